@@ -1,0 +1,1 @@
+"""epl_sysbio.analysis"""

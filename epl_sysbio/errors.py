@@ -1,0 +1,87 @@
+"""One error hierarchy for every user-facing failure.
+
+Every error is an :class:`EplSysbioError` and also the built-in type a caller
+would already catch (``ValueError``, ``KeyError``, ``FileNotFoundError``,
+``RuntimeError``). Messages name the model, the offending ids (sorted), the
+value received and what to do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+__all__ = [
+    "EplSysbioError",
+    "ModelLoadError",
+    "ModelValidationError",
+    "ModelFileNotFoundError",
+    "UnknownIdError",
+    "InvalidValueError",
+    "UnsupportedModelError",
+    "SteadyStateError",
+    "ConfigError",
+    "CheckpointError",
+    "invalid_parameter_message",
+    "format_ids",
+]
+
+
+class EplSysbioError(Exception):
+    """Root of every error raised on purpose by epl_sysbio."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ModelLoadError(EplSysbioError, ValueError):
+    """The text or file could not be read as Antimony or SBML."""
+
+
+class ModelValidationError(EplSysbioError, ValueError):
+    """The SBML is readable but fails libsbml's consistency checks."""
+
+
+class ModelFileNotFoundError(EplSysbioError, FileNotFoundError):
+    """A model path does not exist or is not a file."""
+
+
+class UnknownIdError(EplSysbioError, KeyError):
+    """One or more ids are not in the model."""
+
+
+class InvalidValueError(EplSysbioError, ValueError):
+    """A value is out of its allowed range (negative amount, NaN, ...)."""
+
+
+class UnsupportedModelError(EplSysbioError, ValueError):
+    """The model uses a feature an operation cannot handle (events, ...)."""
+
+
+class SteadyStateError(EplSysbioError, RuntimeError):
+    """A steady state was requested with ``throw=True`` and not reached."""
+
+
+class ConfigError(EplSysbioError, ValueError):
+    """A configuration file or object is invalid."""
+
+
+class CheckpointError(EplSysbioError, ValueError):
+    """A checkpoint is missing, truncated, tampered with or from another run."""
+
+
+def format_ids(ids: Iterable[str], limit: int = 20) -> str:
+    """Sorted, quoted, comma-separated ids, truncated after ``limit``."""
+    ids = sorted({str(i) for i in ids})
+    shown = ", ".join(repr(i) for i in ids[:limit])
+    if len(ids) > limit:
+        shown += f", ... ({len(ids) - limit} more)"
+    return shown
+
+
+def invalid_parameter_message(owner: str, name: str, constraint: str, got: object) -> str:
+    """The one template for a bad parameter value.
+
+    >>> invalid_parameter_message("SteadyStateOptions", "rtol", "a float in (0, inf)", -1.0)
+    "The 'rtol' parameter of SteadyStateOptions must be a float in (0, inf). Got -1.0 instead."
+    """
+    return f"The {name!r} parameter of {owner} must be {constraint}. Got {got!r} instead."
