@@ -1,0 +1,657 @@
+"""The libRoadRunner steady-state engine.
+
+One :class:`Engine` compiles its model once. Conserved-moiety analysis is
+configured once at construction (libRoadRunner's per-call automatic moiety
+analysis recompiles the model on every ``steadyState()``: ~9 solves/s instead
+of ~65,000/s). Values are read and written by id, never by position: the
+floating-species order changes under moiety analysis.
+
+Setting a species amount under moiety analysis goes through
+:meth:`Engine.set_amounts`, which recomputes the conserved totals
+``T = Gamma @ a`` (``Gamma`` the conservation matrix, ``a`` the new amounts of
+all floating species) before writing the amounts. libRoadRunner alone keeps
+the old totals when the species is an *independent* one and recomputes the
+dependent species instead, so an injection would vanish.
+
+The state ``x`` is what libRoadRunner integrates: floating species amounts and
+rate-rule variables. ``F(x) = dx/dt`` covers all floating species (dependent
+ones through the link matrix) and rate-rule variables.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import roadrunner
+
+from epl_sysbio.errors import (
+    InvalidValueError,
+    ModelLoadError,
+    SteadyStateError,
+    UnknownIdError,
+    format_ids,
+)
+from epl_sysbio.model import Model
+from epl_sysbio.simulate.results import (
+    BatchResult,
+    Method,
+    RelaxResult,
+    SteadyStateOptions,
+    SteadyStateResult,
+    Status,
+)
+
+__all__ = ["Engine"]
+
+roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+
+
+def _conc_id(sid: str) -> str | None:
+    return sid[1:-1] if sid.startswith("[") and sid.endswith("]") else None
+
+
+class Engine:
+    """A compiled model for steady states, relaxations and time courses.
+
+    Parameters
+    ----------
+    model : Model or str
+        A :class:`~epl_sysbio.model.Model`, or SBML text.
+    options : SteadyStateOptions
+        Defaults for :meth:`steady_state`.
+    conserved_moiety_analysis : bool
+        Reduce the system by its conservation laws (done once, here). If
+        libRoadRunner refuses (species defined by rules), the engine runs
+        unreduced and says so in :attr:`notes`.
+    """
+
+    def __init__(
+        self,
+        model: Model | str,
+        *,
+        options: SteadyStateOptions | None = None,
+        conserved_moiety_analysis: bool = True,
+    ) -> None:
+        if isinstance(model, str):
+            model = Model.from_sbml(model, source="<engine sbml>")
+        if not isinstance(model, Model):
+            raise ModelLoadError(f"Engine expects a Model or SBML text, got {type(model).__name__}.")
+        self.model = model
+        self.options = options or SteadyStateOptions()
+        self.notes: list[str] = []
+        try:
+            self._rr = roadrunner.RoadRunner(model.document.toSBML())
+        except RuntimeError as exc:
+            raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
+        solver = self._rr.getSteadyStateSolver()
+        for key, value in (("auto_moiety_analysis", False), ("allow_presimulation", False), ("allow_approx", False)):
+            solver.setValue(key, value)
+        self.moiety_analysis = False
+        sbml = model.sbml_model
+        if conserved_moiety_analysis and sbml.getNumReactions() > 0:
+            try:
+                self._rr.conservedMoietyAnalysis = True
+                self.moiety_analysis = True
+            except RuntimeError as exc:
+                self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({exc}); running unreduced")
+        self.event_ids = tuple(model.event_ids)
+        self._index_model()
+        self._start = self._snapshot()
+
+    # ---------------------------------------------------------------- structure
+    def _index_model(self) -> None:
+        rr, m = self._rr, self._rr.model
+        self.floating_ids: tuple[str, ...] = tuple(m.getFloatingSpeciesIds())
+        self.boundary_ids: tuple[str, ...] = tuple(m.getBoundarySpeciesIds())
+        self.reaction_ids: tuple[str, ...] = tuple(m.getReactionIds())
+        self.parameter_ids: tuple[str, ...] = tuple(p for p in m.getGlobalParameterIds() if not p.startswith("_CSUM"))
+        self.compartment_ids: tuple[str, ...] = tuple(m.getCompartmentIds())
+        self._float_index = {s: i for i, s in enumerate(self.floating_ids)}
+        n_state = len(rr.getRatesOfChange())
+        self._state_ids = tuple(m.getStateVectorId(i) for i in range(n_state))
+        self.rate_rule_ids: tuple[str, ...] = tuple(s for s in self._state_ids if s not in self._float_index)
+        self._fixed = set(self.model.assignment_rule_variables)
+        # Species defined by assignment rules are computed, never written.
+        self._writable = np.array([i for i, s in enumerate(self.floating_ids) if s not in self._fixed], dtype=np.int32)
+        self._volume_index = np.array(
+            [m.getCompartmentIndexForFloatingSpecies(i) for i in range(len(self.floating_ids))], dtype=int
+        )
+        # Link matrix L (all floating x independent): full amount rates = L @ independent rates.
+        n_species_state = n_state - len(self.rate_rule_ids)
+        self._gamma = None
+        self._link = None
+        if self.moiety_analysis and m.getNumConservedMoieties() > 0:
+            gamma = rr.getConservationMatrix()
+            cols = [self._float_index[c] for c in gamma.colnames]
+            self._gamma = np.zeros((gamma.shape[0], len(self.floating_ids)))
+            self._gamma[:, cols] = np.asarray(gamma)
+            link = rr.getLinkMatrix()
+            self._link = np.zeros((len(self.floating_ids), link.shape[1]))
+            self._link[[self._float_index[r] for r in link.rownames], :] = np.asarray(link)
+            independent = tuple(link.colnames)
+            if independent != self._state_ids[:n_species_state]:
+                # The state vector must list the independent species in the link matrix's column order.
+                order = [independent.index(s) for s in self._state_ids[:n_species_state]]
+                self._link = self._link[:, order]
+        self._known = (
+            set(self.floating_ids)
+            | set(self.boundary_ids)
+            | set(self.parameter_ids)
+            | set(self.compartment_ids)
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"Engine({self.model.id!r}, species={len(self.floating_ids)}, reactions={len(self.reaction_ids)}, "
+            f"moiety_analysis={self.moiety_analysis})"
+        )
+
+    @property
+    def roadrunner(self) -> roadrunner.RoadRunner:
+        """The compiled libRoadRunner instance (use with care: set species through the engine)."""
+        return self._rr
+
+    # ---------------------------------------------------------------- reading
+    def amounts(self) -> dict[str, float]:
+        """Current floating species amounts by id."""
+        return dict(zip(self.floating_ids, self._rr.model.getFloatingSpeciesAmounts().tolist()))
+
+    def concentrations(self) -> dict[str, float]:
+        """Current floating species concentrations by id."""
+        return dict(zip(self.floating_ids, self._rr.model.getFloatingSpeciesConcentrations().tolist()))
+
+    def get_value(self, sid: str) -> float:
+        """Current value of an id; ``"[S]"`` is a concentration, ``"S"`` an amount for species."""
+        self._require([sid])
+        return float(self._rr.getValue(sid))
+
+    def get_values(self, ids: Sequence[str]) -> np.ndarray:
+        self._require(ids)
+        return np.array([self._rr.getValue(s) for s in ids], dtype=float)
+
+    def conserved_totals(self) -> dict[str, float]:
+        """Conserved moiety totals (amounts) by libRoadRunner's ``_CSUM`` ids; empty if none."""
+        m = self._rr.model
+        return dict(zip(m.getConservedMoietyIds(), np.asarray(m.getConservedMoietyValues()).tolist()))
+
+    @property
+    def conservation_matrix(self) -> np.ndarray | None:
+        """Gamma, shape (n_totals, n_floating), columns in :attr:`floating_ids` order; None if none."""
+        return None if self._gamma is None else self._gamma.copy()
+
+    def rates_of_change(self) -> np.ndarray:
+        """F(x): amount rates of every floating species (in :attr:`floating_ids` order),
+        then the rate-rule variables' rates."""
+        f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+        n_rr = len(self.rate_rule_ids)
+        species = f[: len(f) - n_rr]
+        if self._link is not None:
+            species = self._link @ species
+        return np.concatenate([species, f[len(f) - n_rr :]]) if n_rr else species
+
+    def state(self) -> np.ndarray:
+        """x: floating species amounts, then rate-rule variables."""
+        amounts = self._rr.model.getFloatingSpeciesAmounts()
+        if not self.rate_rule_ids:
+            return np.asarray(amounts, dtype=float)
+        return np.concatenate([amounts, [self._rr.getValue(s) for s in self.rate_rule_ids]])
+
+    def residual(self) -> float:
+        """Euclidean norm of F(x) at the current state."""
+        return float(np.linalg.norm(self.rates_of_change()))
+
+    def _tolerance(self, options: SteadyStateOptions) -> float:
+        return options.atol + options.rtol * float(np.linalg.norm(self.state()))
+
+    # ---------------------------------------------------------------- writing
+    def _require(self, ids) -> None:
+        missing = []
+        for sid in ids:
+            base = _conc_id(sid) or sid
+            if base not in self._known:
+                missing.append(sid)
+        if missing:
+            raise UnknownIdError(
+                f"Model {self.model.id!r}: unknown ids {format_ids(missing)}. Known species: "
+                f"{format_ids(self.floating_ids + self.boundary_ids, 12) or 'none'}; parameters: "
+                f"{format_ids(self.parameter_ids, 12) or 'none'}. Use a species id (amount), "
+                "'[id]' (concentration), a parameter or a compartment id."
+            )
+
+    def _check_number(self, sid: str, value: object, *, nonnegative: bool) -> float:
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidValueError(f"Model {self.model.id!r}: value for {sid!r} must be a number. Got {value!r}.") from None
+        if not math.isfinite(v):
+            raise InvalidValueError(f"Model {self.model.id!r}: value for {sid!r} must be finite. Got {value!r}.")
+        if nonnegative and v < 0:
+            raise InvalidValueError(
+                f"Model {self.model.id!r}: {sid!r} is an amount, concentration or volume and must be >= 0. Got {v!r}."
+            )
+        return v
+
+    def _write_amounts(self, amounts: np.ndarray) -> None:
+        """Write all floating species amounts; conserved totals follow (see module doc)."""
+        m = self._rr.model
+        if self._gamma is not None:
+            m.setConservedMoietyValues(self._gamma @ amounts)
+        if len(self._writable) == len(amounts):
+            m.setFloatingSpeciesAmounts(amounts)
+        elif len(self._writable):
+            m.setFloatingSpeciesAmounts(self._writable, amounts[self._writable])
+
+    def set_amounts(self, amounts: Mapping[str, float]) -> None:
+        """Set floating species amounts by id; conserved totals change accordingly."""
+        self._set_species(amounts, add=False)
+
+    def inject(self, amounts: Mapping[str, float]) -> None:
+        """Add amounts to floating species by id; conserved totals change by exactly the added amounts.
+
+        The resulting amounts must stay >= 0.
+        """
+        self._set_species(amounts, add=True)
+
+    def _set_species(self, amounts: Mapping[str, float], *, add: bool) -> None:
+        bad = [s for s in amounts if s not in self._float_index]
+        if bad:
+            self._require(bad)  # unknown ids get the full message
+            raise InvalidValueError(
+                f"Model {self.model.id!r}: {format_ids(bad)} are not floating species; "
+                "set boundary species and parameters with set_values()."
+            )
+        fixed = sorted(set(amounts) & self._fixed)
+        if fixed:
+            raise InvalidValueError(
+                f"Model {self.model.id!r}: {format_ids(fixed)} are defined by assignment rules and cannot be set."
+            )
+        current = np.array(self._rr.model.getFloatingSpeciesAmounts(), dtype=float)
+        for sid, value in amounts.items():
+            v = self._check_number(sid, value, nonnegative=not add)
+            i = self._float_index[sid]
+            current[i] = current[i] + v if add else v
+            if current[i] < 0:
+                raise InvalidValueError(
+                    f"Model {self.model.id!r}: injecting {v!r} into {sid!r} would make its amount negative "
+                    f"({current[i]!r}). Inject at most the current amount."
+                )
+        self._write_amounts(current)
+
+    def set_values(self, values: Mapping[str, float]) -> None:
+        """Set values by id: ``"S"`` species amount, ``"[S]"`` species concentration,
+        parameters, compartment volumes, boundary species. Everything is checked
+        before anything changes."""
+        self._require(values)
+        amounts: dict[str, float] = {}
+        others: list[tuple[str, float]] = []
+        vols = self._rr.model.getCompartmentVolumes()
+        for sid, value in values.items():
+            base = _conc_id(sid) or sid
+            species_like = base in self._float_index or base in self.boundary_ids or base in self.compartment_ids
+            v = self._check_number(sid, value, nonnegative=species_like)
+            if base in self._float_index:
+                amounts[base] = v * vols[self._volume_index[self._float_index[base]]] if _conc_id(sid) else v
+            else:
+                if base in self._fixed:
+                    raise InvalidValueError(
+                        f"Model {self.model.id!r}: {base!r} is defined by an assignment rule and cannot be set."
+                    )
+                others.append((sid, v))
+        for sid, v in others:
+            self._rr.setValue(sid, v)
+        if amounts:
+            self.set_amounts(amounts)
+
+    # ---------------------------------------------------------------- start state
+    def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
+        return (
+            np.array(self._rr.model.getFloatingSpeciesAmounts(), dtype=float),
+            np.array([self._rr.getValue(s) for s in self.rate_rule_ids], dtype=float),
+        )
+
+    def _restore(self, snap: tuple[np.ndarray, np.ndarray]) -> None:
+        self._write_amounts(snap[0].copy())
+        for sid, v in zip(self.rate_rule_ids, snap[1]):
+            self._rr.setValue(sid, float(v))
+        self._rr.model.setTime(0.0)
+
+    def reset(self) -> None:
+        """Return species and rate-rule variables to the start state (parameters keep their values)."""
+        self._restore(self._start)
+
+    def set_start(self) -> None:
+        """Make the current state the start state that :meth:`reset` returns to."""
+        self._start = self._snapshot()
+
+    # ---------------------------------------------------------------- time courses
+    def time_course(self, t_end: float, points: int = 101, selections: Sequence[str] | None = None) -> np.ndarray:
+        """Integrate from the current state for ``t_end`` model time units.
+
+        Returns an array of shape (points, 1 + len(selections)), time first.
+        The state is left at the end point.
+        """
+        sel = list(selections) if selections is not None else [f"[{s}]" for s in self.floating_ids] + list(self.rate_rule_ids)
+        self._require([s for s in sel if s != "time"])
+        t0 = self._rr.model.getTime()
+        out = self._rr.simulate(t0, t0 + float(t_end), int(points), ["time"] + sel)
+        return np.asarray(out)
+
+    def relax(
+        self,
+        selections: Sequence[str] = (),
+        *,
+        t_max: float | None = None,
+        atol: float | None = None,
+        rtol: float | None = None,
+        first_step: float = 0.1,
+        points_per_chunk: int = 5,
+    ) -> RelaxResult:
+        """Integrate until ``norm(F) <= atol + rtol * norm(x)`` or ``t_max``.
+
+        Integration proceeds in chunks whose length doubles, starting from
+        ``first_step``; the residual test is applied at the end of each chunk.
+        """
+        opts = self.options
+        t_max = opts.relax_t_max if t_max is None else float(t_max)
+        atol = opts.atol if atol is None else float(atol)
+        rtol = opts.rtol if rtol is None else float(rtol)
+        sel = ["time"] + list(selections)
+        if selections:
+            self._require([s for s in selections])
+        rr = self._rr
+        t = 0.0
+        rr.model.setTime(0.0)
+        step = float(first_step)
+        chunks = []
+        while True:
+            residual = self.residual()
+            if not math.isfinite(residual):
+                return RelaxResult("failed", t, residual, _stack(chunks, len(sel)), tuple(selections), "non-finite state")
+            if residual <= atol + rtol * float(np.linalg.norm(self.state())):
+                return RelaxResult("converged", t, residual, _stack(chunks, len(sel)), tuple(selections))
+            if t >= t_max:
+                return RelaxResult("time_cap", t, residual, _stack(chunks, len(sel)), tuple(selections),
+                                   f"residual {residual:.3g} still above tolerance at t = {t:g}")
+            t_next = min(t + step, t_max)
+            try:
+                chunk = np.asarray(rr.simulate(t, t_next, points_per_chunk, sel))
+            except RuntimeError as exc:
+                return RelaxResult("failed", t, residual, _stack(chunks, len(sel)), tuple(selections), f"integrator: {exc}")
+            chunks.append(chunk if not chunks else chunk[1:])
+            t = t_next
+            step *= 2.0
+
+    # ---------------------------------------------------------------- steady state
+    def _newton(self) -> str | None:
+        """libRoadRunner's NLEQ2 from the current state; None on success, else the reason."""
+        try:
+            self._rr.steadyState()
+        except RuntimeError as exc:
+            return str(exc).strip() or "NLEQ2 failed"
+        return None
+
+    def _state_newton(self, tol: float, max_iter: int = 60) -> tuple[bool, int]:
+        """Damped Newton on x restricted to the range of the state Jacobian.
+
+        Directions in the left null space of J (conservation laws libRoadRunner
+        did not reduce) cannot change, so each step solves
+        (Q^T J Q) dy = -Q^T F with Q an orthonormal basis of range(J), x += Q dy.
+        Works for rate-rule variables, which libRoadRunner's NLEQ2 leaves unsolved.
+        """
+        for it in range(1, max_iter + 1):
+            x = self._raw_state()
+            f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+            if np.linalg.norm(f) <= tol:
+                return True, it - 1
+            jac = self._raw_jacobian(x, f)
+            u, s, _ = np.linalg.svd(jac)
+            keep = s > s[0] * 1e-10 if s.size and s[0] > 0 else np.zeros_like(s, dtype=bool)
+            q = u[:, keep]
+            if q.shape[1] == 0:
+                return False, it
+            try:
+                dy = np.linalg.solve(q.T @ jac @ q, -(q.T @ f))
+            except np.linalg.LinAlgError:
+                return False, it
+            dx = q @ dy
+            norm0 = np.linalg.norm(f)
+            damping = 1.0
+            while damping > 1e-6:
+                self._set_raw_state(x + damping * dx)
+                f_new = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+                if np.all(np.isfinite(f_new)) and np.linalg.norm(f_new) < norm0:
+                    break
+                damping *= 0.5
+            else:
+                self._set_raw_state(x)
+                return False, it
+        return np.linalg.norm(self._rr.getRatesOfChange()) <= tol, max_iter
+
+    def _raw_state(self) -> np.ndarray:
+        return np.array([self._rr.getValue(s) for s in self._state_ids], dtype=float)
+
+    def _set_raw_state(self, x: np.ndarray) -> None:
+        # Raw writes: within moiety analysis this moves along the conserved manifold (totals kept).
+        for sid, v in zip(self._state_ids, x):
+            self._rr.setValue(sid, float(v))
+
+    def _raw_jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Forward-difference Jacobian of libRoadRunner's state rates (small, non-hot paths only)."""
+        n = len(x)
+        jac = np.empty((len(f), n))
+        for j in range(n):
+            h = 1e-7 * max(abs(x[j]), 1e-6)
+            xp = x.copy()
+            xp[j] += h
+            self._set_raw_state(xp)
+            jac[:, j] = (np.asarray(self._rr.getRatesOfChange()) - f) / h
+        self._set_raw_state(x)
+        return jac
+
+    def eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the reduced Jacobian at the current state.
+
+        With moiety analysis and no rate rules: libRoadRunner's reduced Jacobian.
+        Otherwise: the finite-difference state Jacobian, projected onto the
+        range of the stoichiometry (conservation laws removed), rate-rule
+        variables kept whole.
+        """
+        if self.moiety_analysis and not self.rate_rule_ids:
+            return np.asarray(self._rr.getReducedEigenValues(), dtype=complex)
+        x = self._raw_state()
+        f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+        if len(x) == 0:
+            return np.zeros(0, dtype=complex)
+        jac = self._raw_jacobian(x, f)
+        q = self._dynamic_basis()
+        return np.linalg.eigvals(q.T @ jac @ q) if q.shape[1] else np.zeros(0, dtype=complex)
+
+    def _dynamic_basis(self) -> np.ndarray:
+        """Orthonormal basis of the directions the raw state can move in."""
+        n_rr = len(self.rate_rule_ids)
+        species_state = self._state_ids[: len(self._state_ids) - n_rr]
+        if not species_state:
+            return np.eye(n_rr)
+        if self.moiety_analysis:
+            basis_species = np.eye(len(species_state))  # already independent
+        else:
+            stoich = self._rr.getFullStoichiometryMatrix()
+            rows = {r: i for i, r in enumerate(stoich.rownames)}
+            n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :] if rows else np.zeros((len(species_state), 0))
+            if n_mat.size == 0:
+                basis_species = np.zeros((len(species_state), 0))
+            else:
+                u, s, _ = np.linalg.svd(n_mat)
+                basis_species = u[:, : int(np.sum(s > s[0] * 1e-10))] if s.size and s[0] > 0 else u[:, :0]
+        q = np.zeros((len(self._state_ids), basis_species.shape[1] + n_rr))
+        q[: len(species_state), : basis_species.shape[1]] = basis_species
+        q[len(species_state) :, basis_species.shape[1] :] = np.eye(n_rr)
+        return q
+
+    def steady_state(
+        self,
+        values: Mapping[str, float] | None = None,
+        *,
+        start: str = "current",
+        options: SteadyStateOptions | None = None,
+        throw: bool = False,
+    ) -> SteadyStateResult:
+        """Solve for a steady state.
+
+        Parameters
+        ----------
+        values : mapping, optional
+            Applied with :meth:`set_values` first.
+        start : {"current", "reset"}
+            Start from the current state (warm start), or :meth:`reset` first.
+        throw : bool
+            Raise :class:`SteadyStateError` unless the result is a stable steady state.
+
+        Methods are tried in order, each from the start state, until the residual
+        test ``norm(F) <= atol + rtol * norm(x)`` passes: Newton (NLEQ2);
+        presimulation to each of ``presimulation_times`` then Newton; relaxation
+        by time course, polished by Newton. Models with rate rules go straight
+        to relaxation and a state-space Newton (NLEQ2 ignores rate rules).
+        Stability comes from the eigenvalues of the reduced Jacobian.
+        """
+        opts = options or self.options
+        if start not in ("current", "reset"):
+            raise InvalidValueError(f"start must be 'current' or 'reset'. Got {start!r} instead.")
+        if start == "reset":
+            self.reset()
+        if values:
+            self.set_values(values)
+        if self.event_ids:
+            result = self._result(
+                Status.UNSUPPORTED, Method.NONE, 0, start, opts,
+                f"model has events {format_ids(self.event_ids)}: their discontinuous resets leave no "
+                "steady state for Newton to solve. Use time_course() or relax() to follow it.",
+            )
+            return self._finish(result, throw)
+        origin = self._snapshot()
+        reasons: list[str] = []
+        tol = self._tolerance(opts)
+        if not self.rate_rule_ids:
+            err = self._newton()
+            if err is None and self.residual() <= self._tolerance(opts):
+                return self._finish(self._result(None, Method.NEWTON, 1, start, opts, "Newton converged"), throw)
+            reasons.append(f"newton: {err or 'residual above tolerance'}")
+            for attempt, t in enumerate(opts.presimulation_times, start=2):
+                self._restore(origin)
+                try:
+                    self._rr.simulate(0.0, t, 2)
+                except RuntimeError as exc:
+                    reasons.append(f"presimulation to {t:g}: integrator: {exc}")
+                    break
+                err = self._newton()
+                if err is None and self.residual() <= self._tolerance(opts):
+                    return self._finish(
+                        self._result(None, Method.PRESIMULATION, attempt, start, opts, f"presimulated to t={t:g}, then Newton"),
+                        throw,
+                    )
+                reasons.append(f"presimulation to {t:g}: {err or 'residual above tolerance'}")
+            self._restore(origin)
+        relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3)
+        if relaxed.ended_by != "failed":
+            ok, iters = self._state_newton(tol)
+            if ok or self.residual() <= self._tolerance(opts):
+                if not self.rate_rule_ids and self._newton() is not None:
+                    pass  # NLEQ2 polishing is optional; the state Newton already met the tolerance
+                if self.residual() <= self._tolerance(opts):
+                    return self._finish(
+                        self._result(None, Method.RELAXATION, iters, start, opts,
+                                     f"relaxed to t={relaxed.time:g} ({relaxed.ended_by}), then state Newton"),
+                        throw,
+                    )
+        reasons.append(f"relaxation: {relaxed.ended_by} {relaxed.message}".strip())
+        result = self._result(
+            Status.NOT_CONVERGED, Method.NONE, 0, start, opts,
+            "no method reached norm(F) <= atol + rtol*norm(x): " + "; ".join(reasons),
+        )
+        return self._finish(result, throw)
+
+    def _classify(self, eig: np.ndarray, opts: SteadyStateOptions) -> Status:
+        if eig.size == 0:
+            return Status.STABLE
+        scale = max(1.0, float(np.max(np.abs(eig))))
+        top = float(np.max(eig.real))
+        if top > opts.eigen_rtol * scale:
+            return Status.UNSTABLE
+        if top < -opts.eigen_rtol * scale:
+            return Status.STABLE
+        return Status.MARGINAL
+
+    def _result(self, status, method, iterations, start, opts, message) -> SteadyStateResult:
+        m = self._rr.model
+        eig = None
+        if status is None:
+            if opts.stability:
+                eig = self.eigenvalues()
+                status = self._classify(eig, opts)
+            else:
+                status = Status.STABLE
+                message += " (stability not checked)"
+            if status is Status.UNSTABLE:
+                message += f"; UNSTABLE: max Re(lambda) = {float(np.max(eig.real)):.3g} > 0, not a rest state to trust"
+            elif status is Status.MARGINAL:
+                message += "; marginal: an eigenvalue has zero real part within tolerance"
+        values = dict(zip(self.floating_ids, m.getFloatingSpeciesConcentrations().tolist()))
+        for sid in self.rate_rule_ids:
+            values[sid] = float(self._rr.getValue(sid))
+        return SteadyStateResult(
+            model=self.model.id,
+            status=status,
+            message=message,
+            method=method,
+            residual=self.residual(),
+            iterations=iterations,
+            values=values,
+            amounts=dict(zip(self.floating_ids, m.getFloatingSpeciesAmounts().tolist())),
+            fluxes=dict(zip(self.reaction_ids, m.getReactionRates().tolist())),
+            eigenvalues=eig,
+            start=start,
+            notes=tuple(self.notes),
+        )
+
+    def _finish(self, result: SteadyStateResult, throw: bool) -> SteadyStateResult:
+        if throw and result.status is not Status.STABLE:
+            raise SteadyStateError(f"Model {result.model!r}: no stable steady state ({result.status.value}): {result.message}")
+        return result
+
+    def steady_state_batch(
+        self,
+        inputs: Sequence[Mapping[str, float]],
+        outputs: Sequence[str] | None = None,
+        *,
+        start: str = "reset",
+        options: SteadyStateOptions | None = None,
+    ) -> BatchResult:
+        """Steady states for many input assignments, in order, on this compiled model.
+
+        ``start="reset"`` restores the start state before each sample, so results do
+        not depend on order; ``start="warm"`` starts each sample from the previous
+        sample's end state (faster along a smooth path; recorded in the result).
+        Outputs are concentrations of floating species by default.
+        """
+        if start not in ("reset", "warm"):
+            raise InvalidValueError(f"start must be 'reset' or 'warm'. Got {start!r} instead.")
+        outputs = tuple(outputs) if outputs is not None else tuple(f"[{s}]" for s in self.floating_ids)
+        self._require(outputs)
+        for sample in inputs:
+            self._require(sample)
+        values = np.full((len(inputs), len(outputs)), np.nan)
+        statuses, methods, residuals = [], [], np.full(len(inputs), np.nan)
+        for i, sample in enumerate(inputs):
+            result = self.steady_state(sample, start="reset" if start == "reset" else "current", options=options)
+            statuses.append(result.status)
+            methods.append(result.method)
+            residuals[i] = result.residual
+            if result.converged:
+                values[i] = [self._rr.getValue(o) for o in outputs]
+        return BatchResult(outputs, values, tuple(statuses), residuals, tuple(methods), start)
+
+
+def _stack(chunks: list[np.ndarray], width: int) -> np.ndarray:
+    return np.vstack(chunks) if chunks else np.zeros((0, width))
