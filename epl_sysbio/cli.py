@@ -1,21 +1,142 @@
-"""The ``epl-sysbio`` command."""
+"""The ``epl-sysbio`` command.
+
+Exit codes: 0 ok; 1 the model is invalid, or the steady state did not converge
+or is not stable; 2 bad input (unreadable model, unknown id, bad value).
+"""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import math
 import sys
+from pathlib import Path
+
+from epl_sysbio.errors import EplSysbioError, InvalidValueError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+_DEFAULT_DEMO_MODEL = Path(__file__).resolve().parent.parent / "sbml_models" / "phosphorylation_cycle_neuron.ant"
+
+
+def _parse_assignment(text: str) -> tuple[str, float]:
+    sid, sep, value = text.partition("=")
+    if not sep or not sid.strip():
+        raise InvalidValueError(f"--set expects id=value (e.g. --set u=2). Got {text!r}.")
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidValueError(f"--set {sid.strip()}: {value!r} is not a number.") from None
+    return sid.strip(), number
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from epl_sysbio.model import load_model
+
+    model = load_model(args.model, validate=False)
+    report = model.validate(units=args.units)
+    print(f"{args.model}: {report}")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _cmd_convert(args: argparse.Namespace) -> int:
+    from epl_sysbio.model import load_model
+
+    model = load_model(args.model)
+    text = model.to_sbml() if args.to == "sbml" else model.to_antimony()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _cmd_steady(args: argparse.Namespace) -> int:
+    from epl_sysbio.model import load_model
+    from epl_sysbio.simulate import Engine
+
+    assignments = dict(_parse_assignment(a) for a in args.set or [])
+    engine = Engine(load_model(args.model))
+    result = engine.steady_state(assignments)
+    if args.format == "json":
+        print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
+    elif args.format == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["id", "value"])
+        for sid, value in result.values.items():
+            writer.writerow([sid, repr(value)])
+        sys.stdout.write(buf.getvalue())
+    else:
+        print(f"model    {result.model}")
+        print(f"status   {result.status.value}  ({result.message})")
+        print(f"method   {result.method.value}")
+        print(f"residual {result.residual:.3e}")
+        if result.max_real_eigenvalue is not None:
+            print(f"max Re(eigenvalue) {result.max_real_eigenvalue:.6g}")
+        width = max((len(s) for s in result.values), default=2)
+        for sid, value in result.values.items():
+            print(f"  {sid:<{width}}  {value:.10g}")
+    return EXIT_OK if result.stable else EXIT_FAILED
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from epl_sysbio.demo import run_demo
+
+    summary = run_demo(Path(args.model), Path(args.out))
+    print(json.dumps(summary))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="epl-sysbio", description=__doc__)
-    parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="epl-sysbio",
+        description="Equilibrium Point Learning for systems biology: SBML models, steady states, evolution.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("validate", help="libsbml consistency checks of an SBML or Antimony model")
+    p.add_argument("model", help="model file (.xml/.sbml SBML, .ant/.antimony/.txt Antimony)")
+    p.add_argument("--units", action="store_true", help="also check unit consistency")
+    p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("convert", help="convert a model to SBML L3V2 or Antimony")
+    p.add_argument("model")
+    p.add_argument("--to", choices=["sbml", "antimony"], required=True)
+    p.add_argument("-o", "--output", help="write here instead of standard output")
+    p.set_defaults(func=_cmd_convert)
+
+    p = sub.add_parser("steady", help="steady state of a model (exit 1 unless stable)")
+    p.add_argument("model")
+    p.add_argument("--set", action="append", metavar="ID=VALUE",
+                   help="set a parameter, species amount, [species] concentration or compartment first")
+    p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    p.set_defaults(func=_cmd_steady)
+
+    p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model (what `make run` runs)")
+    p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))
+    p.add_argument("--out", default="runs/demo")
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    parser.parse_args(argv)
-    return 0
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except EplSysbioError as exc:
+        print(f"epl-sysbio {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":

@@ -83,6 +83,14 @@ def read_sbml_document(text: str, source: str = "<string>") -> libsbml.SBMLDocum
     return doc
 
 
+def _antimony_error() -> str:
+    try:
+        return (antimony.getLastError() or "unknown error").strip()
+    except UnicodeDecodeError:
+        # Antimony echoes the offending bytes back, sometimes cut mid-character.
+        return "a syntax error next to non-ASCII text (Antimony's own message was not valid UTF-8)"
+
+
 def _with_antimony(load, arg: str, source: str, what: str):
     """Run one Antimony load on a clean slate and return (sbml, antimony) of its main module."""
     with _ANTIMONY_LOCK:
@@ -90,7 +98,7 @@ def _with_antimony(load, arg: str, source: str, what: str):
         try:
             status = load(arg)
             if status < 0:
-                message = (antimony.getLastError() or "unknown error").strip()
+                message = _antimony_error()
                 raise ModelLoadError(
                     f"{source}: Antimony could not read this {what}:\n  {message}\n"
                     "Fix the line Antimony names above."
@@ -101,7 +109,7 @@ def _with_antimony(load, arg: str, source: str, what: str):
             sbml = antimony.getSBMLString(module)
             ant = antimony.getAntimonyString(module)
             if not sbml or not ant:
-                message = (antimony.getLastError() or "no output").strip()
+                message = _antimony_error()
                 raise ModelLoadError(f"{source}: Antimony produced no model: {message}")
             return sbml, ant
         finally:

@@ -90,13 +90,17 @@ class Engine:
             solver.setValue(key, value)
         self.moiety_analysis = False
         sbml = model.sbml_model
-        if conserved_moiety_analysis and sbml.getNumReactions() > 0:
+        # libRoadRunner 2.10 segfaults in getRatesOfChange() under moiety analysis when a model
+        # has reactions but no floating species; there is nothing to reduce then anyway.
+        has_floating = any(not s.getBoundaryCondition() for s in sbml.getListOfSpecies())
+        if conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating:
             try:
                 self._rr.conservedMoietyAnalysis = True
                 self.moiety_analysis = True
             except RuntimeError as exc:
                 self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({exc}); running unreduced")
         self.event_ids = tuple(model.event_ids)
+        self.model_id = model.id
         self._index_model()
         self._start = self._snapshot()
 
@@ -149,6 +153,12 @@ class Engine:
         )
 
     @property
+    def _m(self) -> roadrunner.ExecutableModel:
+        # Never cache this handle: libRoadRunner may replace the executable model inside a
+        # call, and a stale handle segfaults.
+        return self._rr.model
+
+    @property
     def roadrunner(self) -> roadrunner.RoadRunner:
         """The compiled libRoadRunner instance (use with care: set species through the engine)."""
         return self._rr
@@ -184,7 +194,7 @@ class Engine:
     def rates_of_change(self) -> np.ndarray:
         """F(x): amount rates of every floating species (in :attr:`floating_ids` order),
         then the rate-rule variables' rates."""
-        f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+        f = self._rr.getRatesOfChange()
         n_rr = len(self.rate_rule_ids)
         species = f[: len(f) - n_rr]
         if self._link is not None:
@@ -193,17 +203,23 @@ class Engine:
 
     def state(self) -> np.ndarray:
         """x: floating species amounts, then rate-rule variables."""
-        amounts = self._rr.model.getFloatingSpeciesAmounts()
+        amounts = self._m.getFloatingSpeciesAmounts()
         if not self.rate_rule_ids:
-            return np.asarray(amounts, dtype=float)
+            return amounts
         return np.concatenate([amounts, [self._rr.getValue(s) for s in self.rate_rule_ids]])
 
     def residual(self) -> float:
         """Euclidean norm of F(x) at the current state."""
-        return float(np.linalg.norm(self.rates_of_change()))
+        f = self.rates_of_change()
+        return math.sqrt(float(f @ f))
 
     def _tolerance(self, options: SteadyStateOptions) -> float:
-        return options.atol + options.rtol * float(np.linalg.norm(self.state()))
+        x = self.state()
+        return options.atol + options.rtol * math.sqrt(float(x @ x))
+
+    def _converged(self, options: SteadyStateOptions) -> bool:
+        """The residual test ``norm(F) <= atol + rtol * norm(x)``."""
+        return self.residual() <= self._tolerance(options)
 
     # ---------------------------------------------------------------- writing
     def _require(self, ids) -> None:
@@ -235,9 +251,11 @@ class Engine:
 
     def _write_amounts(self, amounts: np.ndarray) -> None:
         """Write all floating species amounts; conserved totals follow (see module doc)."""
-        m = self._rr.model
+        m = self._m
         if self._gamma is not None:
             m.setConservedMoietyValues(self._gamma @ amounts)
+        if len(self._writable) == 0:
+            return  # libRoadRunner 2.10 segfaults on an empty write
         if len(self._writable) == len(amounts):
             m.setFloatingSpeciesAmounts(amounts)
         elif len(self._writable):
@@ -267,7 +285,7 @@ class Engine:
             raise InvalidValueError(
                 f"Model {self.model.id!r}: {format_ids(fixed)} are defined by assignment rules and cannot be set."
             )
-        current = np.array(self._rr.model.getFloatingSpeciesAmounts(), dtype=float)
+        current = self._m.getFloatingSpeciesAmounts()
         for sid, value in amounts.items():
             v = self._check_number(sid, value, nonnegative=not add)
             i = self._float_index[sid]
@@ -286,13 +304,16 @@ class Engine:
         self._require(values)
         amounts: dict[str, float] = {}
         others: list[tuple[str, float]] = []
-        vols = self._rr.model.getCompartmentVolumes()
+        vols = None
         for sid, value in values.items():
             base = _conc_id(sid) or sid
             species_like = base in self._float_index or base in self.boundary_ids or base in self.compartment_ids
             v = self._check_number(sid, value, nonnegative=species_like)
             if base in self._float_index:
-                amounts[base] = v * vols[self._volume_index[self._float_index[base]]] if _conc_id(sid) else v
+                if _conc_id(sid):
+                    vols = self._m.getCompartmentVolumes() if vols is None else vols
+                    v *= vols[self._volume_index[self._float_index[base]]]
+                amounts[base] = v
             else:
                 if base in self._fixed:
                     raise InvalidValueError(
@@ -307,7 +328,7 @@ class Engine:
     # ---------------------------------------------------------------- start state
     def _snapshot(self) -> tuple[np.ndarray, np.ndarray]:
         return (
-            np.array(self._rr.model.getFloatingSpeciesAmounts(), dtype=float),
+            self._m.getFloatingSpeciesAmounts(),
             np.array([self._rr.getValue(s) for s in self.rate_rule_ids], dtype=float),
         )
 
@@ -315,7 +336,7 @@ class Engine:
         self._write_amounts(snap[0].copy())
         for sid, v in zip(self.rate_rule_ids, snap[1]):
             self._rr.setValue(sid, float(v))
-        self._rr.model.setTime(0.0)
+        self._m.setTime(0.0)
 
     def reset(self) -> None:
         """Return species and rate-rule variables to the start state (parameters keep their values)."""
@@ -459,7 +480,7 @@ class Engine:
         variables kept whole.
         """
         if self.moiety_analysis and not self.rate_rule_ids:
-            return np.asarray(self._rr.getReducedEigenValues(), dtype=complex)
+            return self._rr.getReducedEigenValues()
         x = self._raw_state()
         f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
         if len(x) == 0:
@@ -477,9 +498,12 @@ class Engine:
         if self.moiety_analysis:
             basis_species = np.eye(len(species_state))  # already independent
         else:
-            stoich = self._rr.getFullStoichiometryMatrix()
-            rows = {r: i for i, r in enumerate(stoich.rownames)}
-            n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :] if rows else np.zeros((len(species_state), 0))
+            if not self.reaction_ids:
+                n_mat = np.zeros((len(species_state), 0))  # libRoadRunner has no matrix to give
+            else:
+                stoich = self._rr.getFullStoichiometryMatrix()
+                rows = {r: i for i, r in enumerate(stoich.rownames)}
+                n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :]
             if n_mat.size == 0:
                 basis_species = np.zeros((len(species_state), 0))
             else:
@@ -535,7 +559,7 @@ class Engine:
         tol = self._tolerance(opts)
         if not self.rate_rule_ids:
             err = self._newton()
-            if err is None and self.residual() <= self._tolerance(opts):
+            if err is None and self._converged(opts):
                 return self._finish(self._result(None, Method.NEWTON, 1, start, opts, "Newton converged"), throw)
             reasons.append(f"newton: {err or 'residual above tolerance'}")
             for attempt, t in enumerate(opts.presimulation_times, start=2):
@@ -546,7 +570,7 @@ class Engine:
                     reasons.append(f"presimulation to {t:g}: integrator: {exc}")
                     break
                 err = self._newton()
-                if err is None and self.residual() <= self._tolerance(opts):
+                if err is None and self._converged(opts):
                     return self._finish(
                         self._result(None, Method.PRESIMULATION, attempt, start, opts, f"presimulated to t={t:g}, then Newton"),
                         throw,
@@ -556,10 +580,8 @@ class Engine:
         relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3)
         if relaxed.ended_by != "failed":
             ok, iters = self._state_newton(tol)
-            if ok or self.residual() <= self._tolerance(opts):
-                if not self.rate_rule_ids and self._newton() is not None:
-                    pass  # NLEQ2 polishing is optional; the state Newton already met the tolerance
-                if self.residual() <= self._tolerance(opts):
+            if ok or self._converged(opts):
+                if self._converged(opts):
                     return self._finish(
                         self._result(None, Method.RELAXATION, iters, start, opts,
                                      f"relaxed to t={relaxed.time:g} ({relaxed.ended_by}), then state Newton"),
@@ -575,8 +597,8 @@ class Engine:
     def _classify(self, eig: np.ndarray, opts: SteadyStateOptions) -> Status:
         if eig.size == 0:
             return Status.STABLE
-        scale = max(1.0, float(np.max(np.abs(eig))))
-        top = float(np.max(eig.real))
+        scale = max(1.0, float(np.abs(eig).max()))
+        top = float(eig.real.max())
         if top > opts.eigen_rtol * scale:
             return Status.UNSTABLE
         if top < -opts.eigen_rtol * scale:
@@ -584,7 +606,7 @@ class Engine:
         return Status.MARGINAL
 
     def _result(self, status, method, iterations, start, opts, message) -> SteadyStateResult:
-        m = self._rr.model
+        m = self._m
         eig = None
         if status is None:
             if opts.stability:
@@ -601,7 +623,7 @@ class Engine:
         for sid in self.rate_rule_ids:
             values[sid] = float(self._rr.getValue(sid))
         return SteadyStateResult(
-            model=self.model.id,
+            model=self.model_id,
             status=status,
             message=message,
             method=method,

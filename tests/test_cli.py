@@ -1,0 +1,100 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from epl_sysbio.cli import main
+from epl_sysbio.model import Model
+
+from conftest import CONSERVED_CYCLE
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_steady_json_shape(capsys, sbml_models_dir):
+    code, out, _ = run(capsys, "steady", str(sbml_models_dir / "receptor_synapse.ant"), "--format", "json")
+    assert code == 0
+    payload = json.loads(out)
+    assert set(payload) >= {"model", "status", "stable", "residual", "method", "values"}
+    assert payload["status"] == "stable" and payload["stable"] is True
+    assert payload["values"]["C"] == pytest.approx(0.29751390648708, rel=1e-9)
+
+
+def test_steady_set_and_csv(capsys, sbml_models_dir):
+    code, out, _ = run(capsys, "steady", str(sbml_models_dir / "phosphorylation_cycle_neuron.ant"),
+                       "--set", "u=1", "--format", "csv")
+    assert code == 0
+    rows = dict(line.split(",") for line in out.strip().splitlines()[1:])
+    assert float(rows["Xp"]) == pytest.approx(0.5, rel=1e-9)
+
+
+def test_steady_unstable_exits_1(capsys, tmp_path):
+    path = tmp_path / "grow.ant"
+    path.write_text("model grow\n A -> 2 A; k*A\n k = 1; A = 0\nend\n")
+    code, out, _ = run(capsys, "steady", str(path))
+    assert code == 1 and "unstable" in out
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["steady", "{m}", "--set", "nope=1"], "unknown ids 'nope'"),
+        (["steady", "{m}", "--set", "k1"], "id=value"),
+        (["steady", "{m}", "--set", "k1=abc"], "not a number"),
+        (["steady", "{m}", "--set", "A=-1"], ">= 0"),
+        (["steady", "{m}", "--set", "k1=nan"], "finite"),
+        (["steady", "{missing}"], "does not exist"),
+        (["validate", "{empty}"], "empty"),
+    ],
+)
+def test_bad_input_exits_2_with_message(capsys, tmp_path, argv, fragment):
+    m = tmp_path / "m.ant"
+    m.write_text(CONSERVED_CYCLE)
+    (tmp_path / "empty.xml").write_text("")
+    argv = [a.format(m=m, missing=tmp_path / "missing.xml", empty=tmp_path / "empty.xml") for a in argv]
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert fragment in err
+    assert "Traceback" not in err
+
+
+def test_validate_and_convert(capsys, tmp_path, sbml_models_dir):
+    code, out, _ = run(capsys, "validate", str(sbml_models_dir / "receptor_synapse.ant"))
+    assert code == 0 and "0 errors" in out
+    target = tmp_path / "synapse.xml"
+    code, _, _ = run(capsys, "convert", str(sbml_models_dir / "receptor_synapse.ant"), "--to", "sbml", "-o", str(target))
+    assert code == 0
+    assert Model.from_sbml_file(target).species_ids == ["L", "R", "C", "D"]
+    code, out, _ = run(capsys, "convert", str(target), "--to", "antimony")
+    assert code == 0 and "binding:" in out
+
+
+def test_validate_invalid_model_exits_1(capsys, tmp_path):
+    sbml = Model.from_antimony(CONSERVED_CYCLE).to_sbml().replace('compartment="c"', 'compartment="zz"', 1)
+    path = tmp_path / "bad.xml"
+    path.write_text(sbml)
+    code, out, _ = run(capsys, "validate", str(path))
+    assert code == 1 and "error" in out and "'A'" in out
+
+
+def test_console_script_is_installed(tmp_path, sbml_models_dir):
+    exe = __import__("shutil").which("epl-sysbio") or str(__import__("pathlib").Path(sys.executable).parent / "epl-sysbio")
+    proc = subprocess.run([exe, "steady", str(sbml_models_dir / "homeostatic_unit.ant"), "--format", "json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["values"]["ATP"] == pytest.approx(10 / 3, rel=1e-9)
+
+
+def test_demo_writes_outputs(capsys, tmp_path):
+    code, out, _ = run(capsys, "demo", "--out", str(tmp_path / "demo"))
+    assert code == 0
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["stable_points"] == summary["points"] == 301
+    assert summary["half_max_input"] == pytest.approx(1.0, abs=0.02)
+    for name in ("input_response.csv", "input_response.png", "summary.json"):
+        assert (tmp_path / "demo" / name).stat().st_size > 0

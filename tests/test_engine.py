@@ -1,0 +1,193 @@
+import numpy as np
+import pytest
+
+from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError
+from epl_sysbio.model import Model
+from epl_sysbio.simulate import Engine, Method, SteadyStateOptions, Status
+
+from conftest import CONSERVED_CYCLE
+
+MICHAELIS_MENTEN_CHAIN = """
+model mm_chain
+  compartment cell = 1
+  species S1 in cell, S2 in cell, E in cell, ES in cell
+  bind:    S1 + E -> ES; cell*(kf*S1*E - kr*ES)
+  convert: ES -> S2 + E; cell*kcat*ES
+  back:    S2 -> S1; cell*Vb*S2/(Kb + S2)
+  kf = 10; kr = 1; kcat = 2; Vb = 1.5; Kb = 0.3
+  S1 = 5; S2 = 0; E = 1; ES = 0
+end
+"""
+
+
+@pytest.fixture
+def engine():
+    return Engine(Model.from_antimony(CONSERVED_CYCLE))
+
+
+def _totals(engine):
+    gamma = engine.conservation_matrix
+    a = np.array([engine.amounts()[s] for s in engine.floating_ids])
+    return gamma @ a, gamma
+
+
+def test_moiety_analysis_configured_once(engine):
+    assert engine.moiety_analysis
+    assert engine.roadrunner.getSteadyStateSolver().getValue("auto_moiety_analysis") is False
+    assert engine.conservation_matrix.shape == (2, 4)
+
+
+@pytest.mark.parametrize("species", ["A", "B", "C", "D"])
+def test_inject_changes_totals_by_exactly_the_injected_amount(species):
+    engine = Engine(Model.from_antimony(CONSERVED_CYCLE))
+    engine.steady_state()
+    before_amounts = engine.amounts()
+    totals_before, gamma = _totals(engine)
+    libroadrunner_totals = np.array(list(engine.conserved_totals().values()))
+    np.testing.assert_allclose(libroadrunner_totals, totals_before, rtol=1e-12)
+
+    delta = 0.75
+    engine.inject({species: delta})
+    after = engine.amounts()
+    # The injected species gained exactly delta; nothing else moved.
+    for sid in engine.floating_ids:
+        expected = before_amounts[sid] + (delta if sid == species else 0.0)
+        assert after[sid] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    totals_after, _ = _totals(engine)
+    column = gamma[:, engine.floating_ids.index(species)]
+    np.testing.assert_allclose(totals_after - totals_before, column * delta, atol=1e-12)
+    np.testing.assert_allclose(np.array(list(engine.conserved_totals().values())), totals_after, rtol=1e-12)
+
+    # The next steady state keeps the new totals.
+    result = engine.steady_state()
+    assert result.stable
+    totals_ss, _ = _totals(engine)
+    np.testing.assert_allclose(totals_ss, totals_after, rtol=1e-9)
+
+
+def test_raw_libroadrunner_loses_injection_into_independent_species(engine):
+    """Negative control: the behaviour the engine exists to correct (DESIGN section 5)."""
+    rr = engine.roadrunner
+    independent = rr.getIndependentFloatingSpeciesIds()[0]
+    totals_before = np.array(rr.model.getConservedMoietyValues())
+    index = engine.floating_ids.index(independent)
+    amounts = rr.model.getFloatingSpeciesAmounts()
+    rr.model.setFloatingSpeciesAmounts([index], [amounts[index] + 1.0])
+    np.testing.assert_array_equal(np.array(rr.model.getConservedMoietyValues()), totals_before)
+
+
+def test_set_amounts_and_concentrations_by_id(engine):
+    engine.set_values({"[A]": 1.5, "B": 4.0, "k1": 2.0})
+    assert engine.amounts()["A"] == pytest.approx(3.0)  # volume 2
+    assert engine.concentrations()["B"] == pytest.approx(2.0)
+    assert engine.get_value("k1") == 2.0
+
+
+def test_bad_values_are_refused_before_anything_changes(engine):
+    before = engine.amounts()
+    with pytest.raises(UnknownIdError, match="'nope'"):
+        engine.set_values({"A": 1.0, "nope": 2.0})
+    with pytest.raises(InvalidValueError, match=">= 0"):
+        engine.set_values({"A": -1.0})
+    with pytest.raises(InvalidValueError, match="finite"):
+        engine.set_values({"k1": float("nan")})
+    with pytest.raises(InvalidValueError, match="negative"):
+        engine.inject({"C": -5.0})
+    assert engine.amounts() == before
+
+
+def test_steady_state_result_fields(engine):
+    result = engine.steady_state()
+    assert result.status is Status.STABLE and result.stable and result.converged
+    assert result.method is Method.NEWTON
+    assert result.residual <= 1e-9
+    assert result.max_real_eigenvalue < 0
+    assert set(result.values) == {"A", "B", "C", "D"}
+    # values are concentrations, amounts are amounts (volume 2)
+    assert result.amounts["A"] == pytest.approx(2 * result.values["A"])
+    # mass action at steady state: J2 = J3 and J1 = J2
+    assert result.fluxes["J1"] == pytest.approx(result.fluxes["J2"], rel=1e-8)
+
+
+def test_michaelis_menten_needs_fallback_or_newton_and_is_right():
+    engine = Engine(Model.from_antimony(MICHAELIS_MENTEN_CHAIN))
+    result = engine.steady_state()
+    assert result.stable
+    # Analytic check: at steady state kcat*ES = Vb*S2/(Kb+S2) and binding is in quasi-equilibrium
+    v = result.values
+    assert 2 * v["ES"] == pytest.approx(1.5 * v["S2"] / (0.3 + v["S2"]), rel=1e-8)
+    assert 10 * v["S1"] * v["E"] - 1 * v["ES"] == pytest.approx(2 * v["ES"], rel=1e-8)
+
+
+def test_throw_raises_for_unstable():
+    # Positive feedback A -> 2A with no saturation: x = 0 is an unstable steady state.
+    m = Model.from_antimony("model grow\n A -> 2 A; k*A\n k = 1; A = 0\nend")
+    engine = Engine(m)
+    result = engine.steady_state()
+    assert result.status is Status.UNSTABLE
+    with pytest.raises(SteadyStateError, match="unstable"):
+        engine.steady_state(start="reset", throw=True)
+
+
+def test_not_converged_is_a_result():
+    # Unbounded growth from a positive start: no steady state reachable.
+    m = Model.from_antimony("model grow\n -> A; k\n k = 1; A = 1\nend")
+    engine = Engine(m, options=SteadyStateOptions(presimulation_times=(1.0,), relax_t_max=100.0))
+    result = engine.steady_state()
+    assert result.status is Status.NOT_CONVERGED
+    assert "relaxation" in result.message
+    with pytest.raises(SteadyStateError):
+        engine.steady_state(start="reset", throw=True)
+
+
+def test_batch_is_deterministic_and_order_independent():
+    engine = Engine(Model.from_antimony(MICHAELIS_MENTEN_CHAIN))
+    inputs = [{"Vb": v} for v in (0.5, 1.0, 1.5, 3.0)]
+    first = engine.steady_state_batch(inputs, ["[S2]", "[ES]"])
+    again = engine.steady_state_batch(list(reversed(inputs)), ["[S2]", "[ES]"])
+    np.testing.assert_allclose(first.values, again.values[::-1], rtol=1e-9)
+    assert first.stable.all() and first.start == "reset"
+    warm = engine.steady_state_batch(inputs, ["[S2]", "[ES]"], start="warm")
+    np.testing.assert_allclose(first.values, warm.values, rtol=1e-7)
+    assert warm.start == "warm"
+
+
+def test_reset_returns_to_start_state(engine):
+    start = engine.amounts()
+    engine.steady_state()
+    assert engine.amounts() != start
+    engine.reset()
+    assert engine.amounts() == pytest.approx(start)
+    engine.steady_state()
+    engine.set_start()
+    ss = engine.amounts()
+    engine.inject({"A": 1.0})
+    engine.reset()
+    assert engine.amounts() == pytest.approx(ss)
+
+
+def test_relax_records_trace_and_says_how_it_ended(engine):
+    relaxed = engine.relax(["[A]", "[C]"], atol=1e-8, rtol=1e-8)
+    assert relaxed.ended_by == "converged" and relaxed.converged
+    assert relaxed.trace.shape[1] == 3
+    assert np.all(np.diff(relaxed.trace[:, 0]) > 0)
+    assert relaxed.residual <= 1e-8 + 1e-8 * np.linalg.norm(engine.state())
+    engine.reset()
+    capped = engine.relax(["[A]"], t_max=0.5, atol=1e-14, rtol=1e-14)
+    assert capped.ended_by == "time_cap" and capped.time == pytest.approx(0.5)
+
+
+def test_homeostatic_unit_without_conservation(sbml_models_dir):
+    engine = Engine(Model.from_antimony_file(sbml_models_dir / "homeostatic_unit.ant"))
+    assert engine.conservation_matrix is None
+    engine.steady_state()
+    engine.inject({"ATP": 2.0})
+    result = engine.steady_state()
+    assert result.values["ATP"] == pytest.approx(0.2 * 5 / (0.2 + 0.1), rel=1e-9)  # the reservoir restores it
+
+
+def test_time_course_continues_from_current_state(engine):
+    out = engine.time_course(5.0, 11, ["[A]"])
+    assert out.shape == (11, 2)
+    assert out[0, 1] == pytest.approx(2.0)  # Antimony initial values are concentrations
+    assert out[-1, 0] == pytest.approx(5.0)
