@@ -218,8 +218,10 @@ class Engine:
         return options.atol + options.rtol * math.sqrt(float(x @ x))
 
     def _converged(self, options: SteadyStateOptions) -> bool:
-        """The residual test ``norm(F) <= atol + rtol * norm(x)``."""
-        return self.residual() <= self._tolerance(options)
+        """The residual test ``norm(F) <= atol + rtol * norm(x)``, at a physical point
+        (no species amount below ``-tol``: Newton can land on negative roots)."""
+        tol = self._tolerance(options)
+        return self.residual() <= tol and bool(np.all(self._m.getFloatingSpeciesAmounts() >= -tol))
 
     # ---------------------------------------------------------------- writing
     def _require(self, ids) -> None:
@@ -538,7 +540,8 @@ class Engine:
         presimulation to each of ``presimulation_times`` then Newton; relaxation
         by time course, polished by Newton. Models with rate rules go straight
         to relaxation and a state-space Newton (NLEQ2 ignores rate rules).
-        Stability comes from the eigenvalues of the reduced Jacobian.
+        Stability comes from the eigenvalues of the reduced Jacobian. When no
+        method succeeds, the state returns to where the solve started.
         """
         opts = options or self.options
         if start not in ("current", "reset"):
@@ -579,15 +582,15 @@ class Engine:
             self._restore(origin)
         relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3)
         if relaxed.ended_by != "failed":
-            ok, iters = self._state_newton(tol)
-            if ok or self._converged(opts):
-                if self._converged(opts):
-                    return self._finish(
-                        self._result(None, Method.RELAXATION, iters, start, opts,
-                                     f"relaxed to t={relaxed.time:g} ({relaxed.ended_by}), then state Newton"),
-                        throw,
-                    )
+            _, iters = self._state_newton(tol)
+            if self._converged(opts):
+                return self._finish(
+                    self._result(None, Method.RELAXATION, iters, start, opts,
+                                 f"relaxed to t={relaxed.time:g} ({relaxed.ended_by}), then state Newton"),
+                    throw,
+                )
         reasons.append(f"relaxation: {relaxed.ended_by} {relaxed.message}".strip())
+        self._restore(origin)  # a failed solve leaves the engine where it started
         result = self._result(
             Status.NOT_CONVERGED, Method.NONE, 0, start, opts,
             "no method reached norm(F) <= atol + rtol*norm(x): " + "; ".join(reasons),
