@@ -16,9 +16,31 @@ from epl_sysbio.errors import (
     UnsupportedModelError,
 )
 
+from epl_sysbio.model import Model, ValidationIssue, ValidationReport, load_model
+from epl_sysbio.simulate import (
+    BatchResult,
+    Engine,
+    Method,
+    RelaxResult,
+    SteadyStateOptions,
+    SteadyStateResult,
+    Status,
+)
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchResult",
+    "Engine",
+    "Method",
+    "Model",
+    "RelaxResult",
+    "SteadyStateOptions",
+    "SteadyStateResult",
+    "Status",
+    "ValidationIssue",
+    "ValidationReport",
+    "load_model",
     "CheckpointError",
     "ConfigError",
     "EplSysbioError",
