@@ -89,7 +89,8 @@ class CopasiSteadyState:
 class RoadRunnerSteadyState:
     """What libRoadRunner says; same keys and meaning as CopasiSteadyState.
 
-    ``status`` is ``"found"`` or ``"failed: <libRoadRunner's message>"``;
+    ``status`` is ``"found"``, ``"time course"`` (no Newton; the end of a
+    time course) or ``"failed: <libRoadRunner's message>"``;
     ``recipe`` lists the calls that were made, in order.
     """
 
@@ -107,7 +108,7 @@ class RoadRunnerSteadyState:
 
     @property
     def found(self) -> bool:
-        return self.status == "found"
+        return self.status in ("found", "time course")
 
 
 def _read_sbml(sbml_path_or_string: str | os.PathLike) -> str:
@@ -183,6 +184,7 @@ def copasi_steady_state(
     use_newton: bool = True,
     use_integration: bool = True,
     iteration_limit: int = 50,
+    derivation_factor: float = 1e-6,
     eigen_tol: float = 1e-9,
 ) -> CopasiSteadyState:
     """Run COPASI's steady-state task (and optionally MCA) on an SBML model.
@@ -201,6 +203,12 @@ def copasi_steady_state(
     resolution, use_newton, use_integration, iteration_limit
         COPASI's steady-state method settings ("Resolution", "Use Newton",
         "Use Integration", "Iteration Limit"); defaults are COPASI's.
+    derivation_factor
+        COPASI's "Derivation Factor", the relative step of the finite
+        differences behind its Jacobian (and so the eigenvalues).  COPASI's
+        default 1e-3 gives wrong eigenvalues on BIOMD0000000009 (largest real
+        part -0.0929 instead of -0.0716 +- 0.0512i; an independent central
+        difference and libRoadRunner agree on the latter); 1e-6 fixes it.
     eigen_tol
         Threshold on the largest real eigenvalue for the stability verdict.
 
@@ -225,6 +233,7 @@ def copasi_steady_state(
         method.getParameter("Use Newton").setBoolValue(use_newton)
         method.getParameter("Use Integration").setBoolValue(use_integration)
         method.getParameter("Iteration Limit").setIntValue(iteration_limit)
+        method.getParameter("Derivation Factor").setDblValue(derivation_factor)
         problem = task.getProblem()
         problem.getParameter("JacobianRequested").setBoolValue(True)
         problem.getParameter("StabilityAnalysisRequested").setBoolValue(True)
@@ -339,27 +348,36 @@ def roadrunner_reference(
     moiety: bool = True,
     presimulation_time: float | None = None,
     timecourse_to: float | None = None,
+    integrator_absolute_tolerance: float | None = None,
+    solve: bool = True,
     relative_tolerance: float = 1e-12,
     eigen_tol: float = 1e-9,
 ) -> RoadRunnerSteadyState:
     """Solve a steady state with libRoadRunner the way an engine should.
 
-    Recipe, in this order:
+    Recipe, in this order (the order matters, see step 2):
 
-    1. ``r = RoadRunner(sbml)``; apply ``changes`` to initial values by id
-       (``init([S])`` for species, ``init(p)`` for parameters) and ``reset()``
-       so initial assignments are re-evaluated;
-    2. optionally ``simulate(0, timecourse_to)``: a plain time course to move
-       the start into the right basin (not the same as presimulation: it keeps
-       the final state as the Newton start without re-running it);
-    3. ``r.conservedMoietyAnalysis = moiety`` *once* (if libRoadRunner refuses,
-       e.g. species set by rules, it falls back to ``False`` and says so in
-       ``recipe``); ``steadyStateSolver.auto_moiety_analysis`` is switched off
-       so nothing recompiles per call;
-    4. if ``presimulation_time`` is given: ``allow_presimulation = True`` and
-       ``presimulation_time = presimulation_time``;
-    5. ``r.steadyState()`` (NLEQ2), then read ``[id]`` for every floating
-       species, rate-rule values, and ``getReducedEigenValues()``.
+    1. ``r = RoadRunner(sbml)``;
+    2. ``r.conservedMoietyAnalysis = moiety`` *once, before anything else*
+       (if libRoadRunner refuses, e.g. species set by rules, it stays
+       ``False`` and ``recipe`` says so);
+    3. apply ``changes`` to initial values by id (``init([S])`` for species,
+       ``init(p)`` for parameters and compartments) and ``reset()`` so that
+       initial assignments and conserved totals are re-evaluated;
+    4. optionally tighten CVODE (``integrator_absolute_tolerance``, in
+       amounts; needed when compartments are ~1e-15 L and amounts ~1e-22) and
+       ``simulate(0, timecourse_to)``: a plain time course whose end is the
+       Newton start;
+    5. ``steadyStateSolver.auto_moiety_analysis = False`` (no per-call
+       recompilation) and, if ``presimulation_time`` is given,
+       ``allow_presimulation = True``, ``presimulation_time = ...``;
+    6. if ``solve``: ``r.steadyState()`` (NLEQ2).  With ``solve=False`` the
+       time-course end state is the answer (``status="time course"``).
+    7. read ``[id]`` of every floating species, rate-rule values and
+       ``getReducedEigenValues()``.
+
+    Note that ``steadyState()`` solves at time 0: explicit ``time`` in rate
+    laws or rules is evaluated at t = 0 (BIOMD0000000853).
     """
     import roadrunner
 
@@ -367,17 +385,10 @@ def roadrunner_reference(
     start = time.perf_counter()
     recipe: list[str] = ["r = roadrunner.RoadRunner(sbml)"]
     r = roadrunner.RoadRunner(text)
-    if changes:
-        species = set(r.model.getFloatingSpeciesIds()) | set(r.model.getBoundarySpeciesIds())
-        for sid in sorted(changes):
-            key = f"init([{sid}])" if sid in species else f"init({sid})"
-            r.setValue(key, float(changes[sid]))
-            recipe.append(f"r.setValue({key!r}, {changes[sid]!r})")
-        r.reset()
-        recipe.append("r.reset()")
-    if timecourse_to is not None:
-        r.simulate(0, timecourse_to, 2)
-        recipe.append(f"r.simulate(0, {timecourse_to}, 2)")
+    # Moiety analysis FIRST: switching it on after a simulate() recompiles the
+    # model and computes the conserved totals (_CSUM*) from a mix of current
+    # and initial values, silently changing the problem (measured on
+    # BIOMD0000000033: EGF total 1.0002e7 became 9.922e6).
     used_moiety = False
     if moiety:
         try:
@@ -386,6 +397,24 @@ def roadrunner_reference(
             recipe.append("r.conservedMoietyAnalysis = True")
         except RuntimeError as exc:
             recipe.append(f"r.conservedMoietyAnalysis = True REFUSED ({exc}); left False")
+    if changes:
+        species = set(r.model.getFloatingSpeciesIds()) | set(r.model.getBoundarySpeciesIds())
+        for sid in sorted(changes):
+            key = f"init([{sid}])" if sid in species else f"init({sid})"
+            r.setValue(key, float(changes[sid]))
+            recipe.append(f"r.setValue({key!r}, {changes[sid]!r})")
+        # reset() re-evaluates initial assignments and recomputes the totals.
+        r.reset()
+        recipe.append("r.reset()")
+    if integrator_absolute_tolerance is not None:
+        r.integrator.absolute_tolerance = integrator_absolute_tolerance
+        r.integrator.relative_tolerance = 1e-12
+        recipe.append(
+            f"r.integrator.absolute_tolerance = {integrator_absolute_tolerance}; r.integrator.relative_tolerance = 1e-12"
+        )
+    if timecourse_to is not None:
+        r.simulate(0, timecourse_to, 2)
+        recipe.append(f"r.simulate(0, {timecourse_to}, 2)")
     solver = r.steadyStateSolver
     solver.auto_moiety_analysis = False
     solver.relative_tolerance = relative_tolerance
@@ -396,22 +425,25 @@ def roadrunner_reference(
         recipe.append(f"r.steadyStateSolver.allow_presimulation = True; presimulation_time = {presimulation_time}")
     status = "found"
     residual = float("nan")
-    try:
-        residual = float(r.steadyState())
-        recipe.append("r.steadyState()")
-    except RuntimeError as exc:
-        status = f"failed: {str(exc).strip()}"
-        recipe.append("r.steadyState() RAISED")
-    concentrations = {sid: float(r[f"[{sid}]"]) for sid in r.model.getFloatingSpeciesIds()}
+    if solve:
+        try:
+            residual = float(r.steadyState())
+            recipe.append("r.steadyState()")
+        except RuntimeError as exc:
+            status = f"failed: {str(exc).strip()}"
+            recipe.append("r.steadyState() RAISED")
+    else:
+        status = "time course"
+    concentrations = {sid: float(r[f"[{sid}]"]) for sid in _variable_species_ids(r)}
     ode_values = {sid: float(r[sid]) for sid in _rate_rule_ids(r)}
     eigenvalues = np.array([], dtype=complex)
-    if status == "found" and r.model.getNumFloatingSpecies() > 0:
+    if not status.startswith("failed") and r.model.getNumFloatingSpecies() > 0:
         try:
             eigenvalues = np.asarray(r.getReducedEigenValues(), dtype=complex).ravel()
         except RuntimeError as exc:
             recipe.append(f"getReducedEigenValues RAISED ({exc})")
     max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
-    if status != "found":
+    if status.startswith("failed"):
         concentrations = {k: float("nan") for k in concentrations}
     return RoadRunnerSteadyState(
         status=status,
@@ -425,6 +457,17 @@ def roadrunner_reference(
         seconds=time.perf_counter() - start,
         conserved_moiety_analysis=used_moiety,
     )
+
+
+def _variable_species_ids(r) -> list[str]:
+    """Floating species plus species set by rules, as COPASI lists them.
+
+    libRoadRunner files a species driven by an assignment or rate rule under
+    *boundary* species; COPASI gives it status ASSIGNMENT / ODE (not FIXED).
+    """
+    ruled = set(r.getAssignmentRuleIds()) | set(_rate_rule_ids(r))
+    boundary = [sid for sid in r.model.getBoundarySpeciesIds() if sid in ruled]
+    return list(r.model.getFloatingSpeciesIds()) + boundary
 
 
 def _rate_rule_ids(r) -> list[str]:
