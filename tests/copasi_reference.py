@@ -219,21 +219,17 @@ def copasi_steady_state(
     import COPASI
 
     text = _read_sbml(sbml_path_or_string)
-    data_model = COPASI.CRootContainer.addDatamodel()
+    settings = {
+        "Resolution": resolution,
+        "Use Newton": use_newton,
+        "Use Integration": use_integration,
+        "Iteration Limit": iteration_limit,
+        "Derivation Factor": derivation_factor,
+    }
+    data_model = _copasi_data_model(text, changes, settings)
     try:
-        if not data_model.importSBMLFromString(text):
-            raise RuntimeError("COPASI could not import the SBML: " + COPASI.CCopasiMessage.getAllMessageText())
         model = data_model.getModel()
-        if changes:
-            _copasi_apply_changes(model, changes)
-
         task = data_model.getTask("Steady-State")
-        method = task.getMethod()
-        method.getParameter("Resolution").setDblValue(resolution)
-        method.getParameter("Use Newton").setBoolValue(use_newton)
-        method.getParameter("Use Integration").setBoolValue(use_integration)
-        method.getParameter("Iteration Limit").setIntValue(iteration_limit)
-        method.getParameter("Derivation Factor").setDblValue(derivation_factor)
         problem = task.getProblem()
         problem.getParameter("JacobianRequested").setBoolValue(True)
         problem.getParameter("StabilityAnalysisRequested").setBoolValue(True)
@@ -246,9 +242,7 @@ def copasi_steady_state(
         task.processRaw(True)
         seconds_ss = time.perf_counter() - start
         code = int(task.getResult())
-        message = ""
-        if COPASI.CCopasiMessage.size() > n_messages:
-            message = COPASI.CCopasiMessage.getAllMessageText()
+        message = _copasi_messages_since(n_messages)
 
         # With update_model on, the model now holds the steady state.
         concentrations = {}
@@ -264,35 +258,82 @@ def copasi_steady_state(
         re, im = eigen.getR(), eigen.getI()
         eigenvalues = np.array([complex(re.get(i), im.get(i)) for i in range(re.size())])
         task.restore(True)
-
-        max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
-        status = _COPASI_STATUS.get(code, f"code {code}")
-        found = status in ("found", "found equilibrium")
-        if not found:
-            concentrations = {k: float("nan") for k in concentrations}
-            ode_values = {k: float("nan") for k in ode_values}
-            eigenvalues, max_real = np.array([], dtype=complex), float("nan")
-
-        scaled_cc = unscaled_cc = None
-        seconds_mca = 0.0
-        if mca and found:
-            scaled_cc, unscaled_cc, seconds_mca = _copasi_mca(data_model, resolution)
-
-        return CopasiSteadyState(
-            status=status,
-            stability=_stability(max_real, eigen_tol),
-            concentrations=concentrations,
-            ode_values=ode_values,
-            eigenvalues=eigenvalues,
-            max_real_eigenvalue=max_real,
-            scaled_cc=scaled_cc,
-            unscaled_cc=unscaled_cc,
-            seconds_steady_state=seconds_ss,
-            seconds_mca=seconds_mca,
-            message=message,
-        )
     finally:
         COPASI.CRootContainer.removeDatamodel(data_model)
+
+    max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
+    status = _COPASI_STATUS.get(code, f"code {code}")
+    found = status in ("found", "found equilibrium")
+    if not found:
+        concentrations = {k: float("nan") for k in concentrations}
+        ode_values = {k: float("nan") for k in ode_values}
+        eigenvalues, max_real = np.array([], dtype=complex), float("nan")
+
+    scaled_cc = unscaled_cc = None
+    seconds_mca = 0.0
+    if mca and found:
+        # A fresh data model: after a steady-state run with update_model on,
+        # COPASI's MCA task reports "No steady state was found" on
+        # BIOMD0000000569 although a fresh MCA finds it.
+        scaled_cc, unscaled_cc, seconds_mca, mca_message = _copasi_mca(text, changes, settings)
+        message = "\n".join(m for m in (message, mca_message) if m)
+
+    return CopasiSteadyState(
+        status=status,
+        stability=_stability(max_real, eigen_tol),
+        concentrations=concentrations,
+        ode_values=ode_values,
+        eigenvalues=eigenvalues,
+        max_real_eigenvalue=max_real,
+        scaled_cc=scaled_cc,
+        unscaled_cc=unscaled_cc,
+        seconds_steady_state=seconds_ss,
+        seconds_mca=seconds_mca,
+        message=message,
+    )
+
+
+def _copasi_data_model(text: str, changes: dict[str, float] | None, settings: dict):
+    """A new COPASI data model of ``text`` with ``changes`` and steady-state ``settings``.
+
+    The caller must remove it with ``COPASI.CRootContainer.removeDatamodel``.
+    """
+    import COPASI
+
+    data_model = COPASI.CRootContainer.addDatamodel()
+    try:
+        if not data_model.importSBMLFromString(text):
+            raise RuntimeError("COPASI could not import the SBML: " + COPASI.CCopasiMessage.getAllMessageText())
+        if changes:
+            _copasi_apply_changes(data_model.getModel(), changes)
+        method = data_model.getTask("Steady-State").getMethod()
+        for name, value in settings.items():
+            parameter = method.getParameter(name)
+            if isinstance(value, bool):
+                parameter.setBoolValue(value)
+            elif isinstance(value, int):
+                parameter.setIntValue(value)
+            else:
+                parameter.setDblValue(float(value))
+    except BaseException:
+        COPASI.CRootContainer.removeDatamodel(data_model)
+        raise
+    return data_model
+
+
+#: COPASI messages that say nothing about the result.
+_NOISE = ("MIRIAM resource", "has not been set in the model", "No output file defined", "differs from the substance")
+
+
+def _copasi_messages_since(n_before: int) -> str:
+    """COPASI's messages added since ``n_before``, without the routine import warnings."""
+    import COPASI
+
+    if COPASI.CCopasiMessage.size() <= n_before:
+        return ""
+    lines = COPASI.CCopasiMessage.getAllMessageText().splitlines()
+    kept = [line.strip() for line in lines if line.strip() and not line.startswith(">") and not any(n in line for n in _NOISE)]
+    return "\n".join(kept)
 
 
 def _copasi_apply_changes(model, changes: dict[str, float]) -> None:
@@ -319,23 +360,28 @@ def _copasi_apply_changes(model, changes: dict[str, float]) -> None:
     model.updateInitialValues(references)
 
 
-def _copasi_mca(data_model, resolution: float):
+def _copasi_mca(text: str, changes: dict[str, float] | None, settings: dict):
+    """Scaled and unscaled concentration control coefficients, seconds, messages."""
     import COPASI
 
-    task = data_model.getTask("Metabolic Control Analysis")
-    task.getProblem().getParameter("Steady-State").setBoolValue(True)
-    method = task.getMethod()
-    method.setSteadyStateResolution(resolution)
-    start = time.perf_counter()
-    ok = task.initializeRaw(COPASI.CCopasiTask.OUTPUT_UI) and task.processRaw(True)
-    seconds = time.perf_counter() - start
-    if not ok:
+    data_model = _copasi_data_model(text, changes, settings)
+    try:
+        task = data_model.getTask("Metabolic Control Analysis")
+        task.getProblem().getParameter("Steady-State").setBoolValue(True)
+        method = task.getMethod()
+        n_messages = COPASI.CCopasiMessage.size()
+        start = time.perf_counter()
+        ok = task.initializeRaw(COPASI.CCopasiTask.OUTPUT_UI) and task.processRaw(True)
+        seconds = time.perf_counter() - start
+        message = _copasi_messages_since(n_messages)
+        scaled = unscaled = None
+        if ok:
+            scaled = _copasi_cc_by_id(data_model, method.getScaledConcentrationCCAnn())
+            unscaled = _copasi_cc_by_id(data_model, method.getUnscaledConcentrationCCAnn())
         task.restore(True)
-        return None, None, seconds
-    scaled = _copasi_cc_by_id(data_model, method.getScaledConcentrationCCAnn())
-    unscaled = _copasi_cc_by_id(data_model, method.getUnscaledConcentrationCCAnn())
-    task.restore(True)
-    return scaled, unscaled, seconds
+        return scaled, unscaled, seconds, ("MCA: " + message) if message else ""
+    finally:
+        COPASI.CRootContainer.removeDatamodel(data_model)
 
 
 # ---------------------------------------------------------------- RoadRunner
@@ -350,6 +396,7 @@ def roadrunner_reference(
     timecourse_to: float | None = None,
     integrator_absolute_tolerance: float | None = None,
     solve: bool = True,
+    allow_events: bool = False,
     relative_tolerance: float = 1e-12,
     eigen_tol: float = 1e-9,
 ) -> RoadRunnerSteadyState:
@@ -373,6 +420,10 @@ def roadrunner_reference(
        ``allow_presimulation = True``, ``presimulation_time = ...``;
     6. if ``solve``: ``r.steadyState()`` (NLEQ2).  With ``solve=False`` the
        time-course end state is the answer (``status="time course"``).
+       libRoadRunner refuses models with events unless the process-global
+       ``Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS`` is set;
+       ``allow_events=True`` sets it for this call only (events are then
+       ignored by the solve, not fired).
     7. read ``[id]`` of every floating species, rate-rule values and
        ``getReducedEigenValues()``.
 
@@ -426,12 +477,19 @@ def roadrunner_reference(
     status = "found"
     residual = float("nan")
     if solve:
+        key = roadrunner.Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS
+        previous = roadrunner.Config.getValue(key)
+        if allow_events:
+            roadrunner.Config.setValue(key, True)
+            recipe.append("roadrunner.Config.setValue(Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS, True)")
         try:
             residual = float(r.steadyState())
             recipe.append("r.steadyState()")
         except RuntimeError as exc:
             status = f"failed: {str(exc).strip()}"
             recipe.append("r.steadyState() RAISED")
+        finally:
+            roadrunner.Config.setValue(key, previous)
     else:
         status = "time course"
     concentrations = {sid: float(r[f"[{sid}]"]) for sid in _variable_species_ids(r)}
@@ -457,6 +515,37 @@ def roadrunner_reference(
         seconds=time.perf_counter() - start,
         conserved_moiety_analysis=used_moiety,
     )
+
+
+def species_rules_to_parameters(sbml_path_or_string: str | os.PathLike) -> tuple[str, list[str]]:
+    """Turn species that are set by assignment rules into global parameters.
+
+    libRoadRunner refuses conserved-moiety analysis when a floating species is
+    defined by a rule ("Cannot perform moiety conversion when floating species
+    are defined by rules", BIOMD0000000009).  Such species are read-outs (in
+    0009 normalised totals): as parameters with the same id and rule the
+    dynamics are unchanged and moiety analysis is allowed.  Returns the new
+    SBML text and the converted ids (sorted).
+    """
+    import libsbml
+
+    document = libsbml.readSBMLFromString(_read_sbml(sbml_path_or_string))
+    model = document.getModel()
+    converted = []
+    for rule in model.getListOfRules():
+        species = model.getSpecies(rule.getVariable())
+        if species is None or not rule.isAssignment():
+            continue
+        sid = species.getId()
+        parameter = model.createParameter()
+        parameter.setId(sid)
+        parameter.setConstant(False)
+        parameter.setValue(0.0)
+        if species.isSetName():
+            parameter.setName(species.getName())
+        model.removeSpecies(sid)
+        converted.append(sid)
+    return libsbml.writeSBMLToString(document), sorted(converted)
 
 
 def _variable_species_ids(r) -> list[str]:
