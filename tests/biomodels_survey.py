@@ -21,7 +21,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from copasi_reference import (  # noqa: E402
+    copasi_rate_mismatches,
     copasi_steady_state,
+    kinetic_laws_to_assignment_rules,
     max_relative_difference,
     roadrunner_full_state_newton,
     roadrunner_reference,
@@ -50,8 +52,8 @@ RECIPES = {
         lambda: roadrunner_reference("BIOMD0000000033.xml", presimulation_time=1000),
     ),
     "0127": (
-        "moiety analysis, ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS, steadyState (at t=0, i=0)",
-        lambda: roadrunner_reference("BIOMD0000000127.xml", allow_events=True),
+        "full-state Newton on the rate rules after simulate(0, 5) (before the t > 10 event)",
+        lambda: roadrunner_full_state_newton("BIOMD0000000127.xml", timecourse_to=5),
     ),
     "0183": (
         "no moiety analysis, CVODE abs tol 1e-30 / rel 1e-12, simulate(0, 1e4), no Newton",
@@ -60,21 +62,33 @@ RECIPES = {
         ),
     ),
     "0569": (
-        "no moiety analysis, CVODE abs tol 1e-30 / rel 1e-12, simulate(0, 100), no Newton",
-        lambda: roadrunner_reference(
-            "BIOMD0000000569.xml", moiety=False, integrator_absolute_tolerance=1e-30, timecourse_to=100, solve=False
-        ),
+        "moiety analysis, synapse=1 (init; concentrations unchanged), simulate(0, 100), steadyState",
+        lambda: roadrunner_reference("BIOMD0000000569.xml", {"synapse": 1.0}, timecourse_to=100),
     ),
     "0628": (
-        "no moiety analysis, CVODE abs tol 1e-30 / rel 1e-12, simulate(0, 1e4), no Newton",
+        "equilibriumTime parameter_2=1e9 (init; no stimulus train), no moiety analysis, "
+        "CVODE abs tol 1e-24 / rel 1e-12, simulate(0, 2000), no Newton",
         lambda: roadrunner_reference(
-            "BIOMD0000000628.xml", moiety=False, integrator_absolute_tolerance=1e-30, timecourse_to=1e4, solve=False
+            "BIOMD0000000628.xml",
+            {"parameter_2": 1e9},
+            moiety=False,
+            integrator_absolute_tolerance=1e-24,
+            timecourse_to=2000,
+            solve=False,
         ),
     ),
     "0635": ("plain: moiety analysis, steadyState", lambda: roadrunner_reference("BIOMD0000000635.xml")),
     "0853": (
         "tstimdur=-1 (init), moiety analysis, steadyState",
         lambda: roadrunner_reference("BIOMD0000000853.xml", {"tstimdur": -1.0}),
+    ),
+}
+
+
+# model -> SBML to give COPASI instead of the file, when its import is wrong.
+COPASI_INPUT = {
+    "0183": lambda: kinetic_laws_to_assignment_rules(
+        "BIOMD0000000183.xml", ["reaction_129", "reaction_130", "reaction_131", "reaction_132"]
     ),
 }
 
@@ -94,8 +108,16 @@ def _compare(reference: dict[str, float], other: dict[str, float]) -> str:
 
 def survey(model: str) -> None:
     name = f"BIOMD000000{model}.xml"
-    copasi = copasi_steady_state(name, mca=True)
     print(f"## {model}")
+    mismatches = copasi_rate_mismatches(name)
+    print(f"reaction rates COPASI != libRoadRunner at a random state: {sorted(mismatches) or 'none'}")
+    copasi = copasi_steady_state(name, mca=True)
+    if model in COPASI_INPUT:
+        raw = copasi
+        copasi = copasi_steady_state(COPASI_INPUT[model](), mca=True)
+        print(f"COPASI on the file as is: {raw.status}, max Re(eig) {raw.max_real_eigenvalue:.6g}; "
+              f"vs COPASI on the rewritten file: {_compare(_values(copasi), _values(raw))}")
+        print("COPASI below is on the rewritten file (kinetic_laws_to_assignment_rules)")
     print(
         f"COPASI: {copasi.status}, {copasi.stability}, max Re(eig) {copasi.max_real_eigenvalue:.6g}; "
         f"steady state {copasi.seconds_steady_state:.3f} s, MCA {copasi.seconds_mca:.3f} s "

@@ -384,6 +384,53 @@ def _copasi_mca(text: str, changes: dict[str, float] | None, settings: dict):
         COPASI.CRootContainer.removeDatamodel(data_model)
 
 
+def copasi_rate_mismatches(
+    sbml_path_or_string: str | os.PathLike, *, seed: int = 0, rtol: float = 1e-6
+) -> dict[str, tuple[float, float]]:
+    """Reactions whose rate differs between COPASI's import and libRoadRunner.
+
+    Both engines get the same random state (every species that reactions
+    change is set to its initial concentration times U(0.5, 2), floored at
+    1e-9, so that no rate vanishes because a species starts at zero); the
+    rates are compared by reaction id.  Returns ``{reaction id: (COPASI rate,
+    libRoadRunner rate)}`` for relative differences above ``rtol``, sorted by
+    id.  On BIOMD0000000183 this finds reaction_129..132: COPASI 4.48 imports
+    ``compartment * transition1_R_T(kRT, b, S)`` (= kRT * S * b^(1/2)) as
+    "Mass action (irreversible)" with k1 = kRT, dropping b^(1/2).
+    """
+    import COPASI
+    import roadrunner
+
+    text = _read_sbml(sbml_path_or_string)
+    rng = np.random.default_rng(seed)
+    data_model = _copasi_data_model(text, None, {})
+    try:
+        model = data_model.getModel()
+        values: dict[str, float] = {}
+        references = COPASI.ObjectStdVector()
+        for metab in model.getMetabolites():
+            if metab.getStatus() == COPASI.CModelEntity.Status_REACTIONS:
+                value = float(rng.uniform(0.5, 2.0)) * max(metab.getInitialConcentration(), 1e-9)
+                values[metab.getSBMLId()] = value
+                metab.setInitialConcentration(value)
+                references.push_back(metab.getInitialConcentrationReference())
+        model.updateInitialValues(references)
+        model.applyInitialValues()
+        copasi_rates = {reaction.getSBMLId(): float(reaction.getFlux()) for reaction in model.getReactions()}
+    finally:
+        COPASI.CRootContainer.removeDatamodel(data_model)
+    r = roadrunner.RoadRunner(text)
+    for sid, value in values.items():
+        r.setValue(f"[{sid}]", value)
+    rr_rates = dict(zip(r.model.getReactionIds(), np.asarray(r.model.getReactionRates(), dtype=float)))
+    mismatches = {}
+    for rid in sorted(rr_rates):
+        a, b = copasi_rates[rid], float(rr_rates[rid])
+        if abs(a - b) > rtol * max(abs(a), abs(b)):
+            mismatches[rid] = (a, b)
+    return mismatches
+
+
 # ---------------------------------------------------------------- RoadRunner
 
 
@@ -546,6 +593,40 @@ def species_rules_to_parameters(sbml_path_or_string: str | os.PathLike) -> tuple
         model.removeSpecies(sid)
         converted.append(sid)
     return libsbml.writeSBMLToString(document), sorted(converted)
+
+
+def kinetic_laws_to_assignment_rules(
+    sbml_path_or_string: str | os.PathLike, reaction_ids: list[str]
+) -> str:
+    """Move the kinetic laws of ``reaction_ids`` into assignment-rule parameters.
+
+    Each law becomes a global parameter ``rate_<reaction id>`` with an
+    assignment rule (function definitions expanded first) and the law is just
+    that parameter.  The ODEs are unchanged; COPASI's importer then cannot
+    mistake the law for mass action (the BIOMD0000000183 mis-import, see
+    :func:`copasi_rate_mismatches`).  Returns the new SBML text.
+    """
+    import libsbml
+
+    document = libsbml.readSBMLFromString(_read_sbml(sbml_path_or_string))
+    properties = libsbml.ConversionProperties()
+    properties.addOption("expandFunctionDefinitions", True)
+    if document.convert(properties) != libsbml.LIBSBML_OPERATION_SUCCESS:
+        raise RuntimeError("libsbml could not expand the function definitions")
+    model = document.getModel()
+    for rid in sorted(reaction_ids):
+        law = model.getReaction(rid).getKineticLaw()
+        if law.getNumLocalParameters() or law.getNumParameters():
+            raise ValueError(f"{rid} has local parameters; this rewrite does not handle them")
+        parameter = model.createParameter()
+        parameter.setId(f"rate_{rid}")
+        parameter.setConstant(False)
+        parameter.setValue(0.0)
+        rule = model.createAssignmentRule()
+        rule.setVariable(parameter.getId())
+        rule.setMath(law.getMath().deepCopy())
+        law.setMath(libsbml.parseL3Formula(parameter.getId()))
+    return libsbml.writeSBMLToString(document)
 
 
 def _variable_species_ids(r) -> list[str]:

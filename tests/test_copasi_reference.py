@@ -15,7 +15,9 @@ import pytest
 
 from copasi_reference import (
     BIOMODELS_DIR,
+    copasi_rate_mismatches,
     copasi_steady_state,
+    kinetic_laws_to_assignment_rules,
     max_relative_difference,
     roadrunner_full_state_newton,
     roadrunner_reference,
@@ -197,3 +199,31 @@ def test_biomd0009_copasi_eigenvalues_need_a_small_derivation_factor():
     assert coarse.max_real_eigenvalue == pytest.approx(-0.0929300, rel=1e-5)
     # the state itself does not depend on it
     assert max_relative_difference(fine.concentrations, coarse.concentrations)[0] < 1e-6
+
+
+def test_copasi_rate_mismatches_finds_the_mass_action_misimport_of_0183():
+    mismatches = copasi_rate_mismatches("BIOMD0000000183.xml")
+    assert sorted(mismatches) == ["reaction_129", "reaction_130", "reaction_131", "reaction_132"]
+    copasi_rate, rr_rate = mismatches["reaction_132"]
+    # the dropped factor is b^(1/2) with b = cD = 0.00396
+    assert rr_rate / copasi_rate == pytest.approx(0.00396**0.5, rel=1e-9)
+
+
+def test_copasi_rate_mismatches_is_empty_where_the_import_is_faithful():
+    assert copasi_rate_mismatches("BIOMD0000000010.xml") == {}
+    assert copasi_rate_mismatches(_sbml(CHAIN)) == {}
+
+
+def test_biomd0183_agrees_once_copasi_cannot_misread_the_laws():
+    rewritten = kinetic_laws_to_assignment_rules(
+        "BIOMD0000000183.xml", ["reaction_129", "reaction_130", "reaction_131", "reaction_132"]
+    )
+    assert copasi_rate_mismatches(rewritten) == {}
+    copasi = copasi_steady_state(rewritten, mca=False)
+    # libRoadRunner's Newton lands on a root with negative concentrations in
+    # this 1e-15 L compartment; a tight time course is the reference.
+    time_course = roadrunner_reference(
+        "BIOMD0000000183.xml", moiety=False, integrator_absolute_tolerance=1e-30, timecourse_to=1e4, solve=False
+    )
+    assert copasi.status == "found" and copasi.stability == "stable"
+    assert max_relative_difference(copasi.concentrations, time_course.concentrations)[0] < 1e-9
