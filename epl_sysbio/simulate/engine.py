@@ -623,6 +623,8 @@ class Engine:
             elif status is Status.MARGINAL:
                 message += "; marginal: an eigenvalue has zero real part within tolerance"
         values = dict(zip(self.floating_ids, m.getFloatingSpeciesConcentrations().tolist()))
+        if self.boundary_ids:
+            values.update(zip(self.boundary_ids, m.getBoundarySpeciesConcentrations().tolist()))
         for sid in self.rate_rule_ids:
             values[sid] = float(self._rr.getValue(sid))
         return SteadyStateResult(

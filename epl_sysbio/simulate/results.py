@@ -94,9 +94,9 @@ class SteadyStateOptions:
 class SteadyStateResult:
     """The outcome of one steady-state solve.
 
-    ``values`` holds concentrations of floating species (libRoadRunner's
-    ``[id]``, what COPASI reports) and the values of rate-rule variables, by id;
-    ``amounts`` the floating species amounts.
+    ``values`` holds concentrations of floating and boundary species
+    (libRoadRunner's ``[id]``, what COPASI reports) and the values of rate-rule
+    variables, by id; ``amounts`` the floating species amounts.
     """
 
     model: str
