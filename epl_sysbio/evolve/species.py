@@ -120,7 +120,7 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
        proportion to the sum of its members' shared fitness.
     2. The champion of each species with at least ``species_elitism_min_size``
        members is copied unchanged.
-    3. The rest: parents from the best ``survival_threshold`` fraction; with
+    3. The rest: parents from the best ``floor(survival_threshold * size) + 1`` members; with
        probability ``crossover_rate`` a crossover (second parent from another
        species with probability ``interspecies_mating_rate``) and then mutation,
        otherwise mutation of a copy.
@@ -136,7 +136,7 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
     pools = []
     for s in alive:
         ranked = sorted(s.members, key=lambda i: (-fitness[i], i))
-        pools.append(ranked[: max(1, math.ceil(config.survival_threshold * len(ranked)))])
+        pools.append(ranked[: int(config.survival_threshold * len(ranked)) + 1])
     children: list[Genome] = []
     for s, pool, n in zip(alive, pools, counts.tolist(), strict=True):
         if n > 0 and len(s.members) >= config.species_elitism_min_size:
@@ -155,7 +155,7 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
             else:
                 child = population[mom].copy()
             del child.fitness.values
-            (child,) = mut_neat(child, rng, config, tracker)
+            mut_neat(child, rng, config, tracker)
             children.append(child)
     for s in alive:
         s.representative = population[s.members[rng.integers(len(s.members))]].copy()
