@@ -72,7 +72,7 @@ def save_checkpoint(directory: Path, generation: int, config_hash: str, state: d
     }
     document["checksum"] = _checksum(document)
     path = directory / f"{stem}.json"
-    atomic_write(path, json.dumps(document, sort_keys=True, indent=1).encode())
+    atomic_write(path, json.dumps(document, indent=1).encode())  # key order kept (logbook columns)
     if keep:
         for old in list_checkpoints(directory)[:-keep]:
             old.unlink(missing_ok=True)

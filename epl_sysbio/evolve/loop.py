@@ -285,7 +285,8 @@ def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None
     The result, logbook included, is identical to an uninterrupted run. The
     config is the run's ``config.toml`` unless given; it must hash equal to the
     one the checkpoint was written under (``generations``, executor and display
-    options excepted). ``generations`` extends or shortens the horizon.
+    options excepted). ``generations`` extends or shortens the horizon and is
+    written back to ``config.toml``.
     """
     run_dir = Path(run_dir)
     config = config or load_config(run_dir / "config.toml")
@@ -293,5 +294,6 @@ def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None
         config = config.replace(run={"generations": generations})
     path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run_dir / "checkpoints")
     state = _load(path, config)
+    atomic_write(run_dir / "config.toml", config_to_toml(config).encode())  # the horizon may have changed
     return _run(fitness, config, state, run_dir, executor)
 
