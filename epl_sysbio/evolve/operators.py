@@ -51,11 +51,16 @@ def mut_add_node(genome: Genome, rng: np.random.Generator, config: NeatConfig,
                  tracker: InnovationTracker) -> tuple[Genome]:
     """Split a random enabled connection ``a -> b`` into ``a -> new -> b``.
 
+    Connections from the bias are never split (a node fed by the bias alone is
+    a constant; Stanley's reference code skips them too).
+
     The old connection is disabled; ``a -> new`` gets weight 1 and ``new -> b``
     the old weight, so the network's function barely changes. The new node
     draws its activation uniformly from ``config.activations``.
     """
-    enabled = [k for k in sorted(genome.connections) if genome.connections[k].enabled]
+    bias = genome.n_inputs
+    enabled = [k for k in sorted(genome.connections)
+               if genome.connections[k].enabled and genome.connections[k].src != bias]
     if not enabled:
         return (genome,)
     old = genome.connections[enabled[rng.integers(len(enabled))]]
