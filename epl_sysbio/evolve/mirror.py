@@ -3,12 +3,13 @@
 The substrate is a ``side x side`` grid in [-1, 1]^2 (no coordinate is 0);
 every ordered pair of distinct nodes is a candidate, and the target
 connectivity links ``(x, y)`` to ``(-x, y)`` only. The CPPN (inputs
-``x1, y1, x2, y2``; outputs weight and LEO) is scored by balanced agreement of
-its link-expression output with the target, hard (expressed or not) plus a
-soft term that rewards moving ``p = (leo + 1) / 2`` the right way:
+``x1, y1, x2, y2``; outputs weight and LEO, with gauss output activation so
+that ``leo`` lies in (0, 1]) expresses a link where ``leo > 0.5``. It is
+scored by balanced agreement with the target, hard (expressed or not) plus a
+soft term that rewards moving ``leo`` the right way:
 
     balanced(e) = (mean of e over target links + mean of 1 - e over the other pairs) / 2
-    fitness     = balanced(leo > 0) + balanced(p) / 2
+    fitness     = balanced(leo > 0.5) + balanced(leo) / 2
 
 and the task is solved when the expressed links are exactly the target ones.
 """
@@ -17,14 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .config import NeatConfig
 from .cppn import compile_genome
 from .genome import Genome
 from .hyperneat import HyperNeatConfig, Substrate
 
-__all__ = ["mirror_substrate", "mirror_target", "mirror_fitness", "MIRROR_EXPRESSION"]
+__all__ = ["mirror_substrate", "mirror_target", "mirror_fitness", "mirror_neat_config", "MIRROR_EXPRESSION"]
 
-#: Expression rule of the task: links where the LEO output (index 1) is positive.
-MIRROR_EXPRESSION = HyperNeatConfig(use_leo=True, leo_threshold=0.0, weight_output=0, leo_output=1)
+#: Expression rule of the task: links where the LEO output (index 1) exceeds 0.5.
+MIRROR_EXPRESSION = HyperNeatConfig(use_leo=True, leo_threshold=0.5, weight_output=0, leo_output=1)
 
 
 def mirror_substrate(side: int = 4) -> Substrate:
@@ -43,6 +45,14 @@ def mirror_target(substrate: Substrate) -> np.ndarray:
     return np.isclose(a[:, 0], -b[:, 0]) & np.isclose(a[:, 1], b[:, 1])
 
 
+def mirror_neat_config(**changes: object) -> NeatConfig:
+    """NEAT options of the task: 4 inputs, 2 gauss outputs, hidden activations mutating among six."""
+    options = dict(n_inputs=4, n_outputs=2, output_activation="gauss",
+                   activations=("sigmoid", "tanh", "sin", "gauss", "abs", "identity"),
+                   activation_mutation_rate=0.1)
+    return NeatConfig(**{**options, **changes})
+
+
 _SUBSTRATE = mirror_substrate()
 _TARGET = mirror_target(_SUBSTRATE)
 
@@ -52,9 +62,8 @@ def mirror_fitness(genome: Genome, seed: int) -> tuple[float, bool]:
     net = compile_genome(genome)
     c = _SUBSTRATE.coordinates
     leo = net(np.hstack([c[_SUBSTRATE.sources], c[_SUBSTRATE.targets]]))[:, 1]
-    p = (leo + 1.0) / 2.0
     hard = (leo > MIRROR_EXPRESSION.leo_threshold).astype(np.float64)
-    fitness = _balanced(hard) + 0.5 * _balanced(p)
+    fitness = _balanced(hard) + 0.5 * _balanced(leo)
     return float(fitness), bool(np.array_equal(hard > 0, _TARGET))
 
 
