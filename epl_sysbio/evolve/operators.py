@@ -210,18 +210,19 @@ def compatibility_distance(a: Genome, b: Genome, config: NeatConfig) -> float:
     ka, kb = a.connections, b.connections
     if not ka and not kb:
         return 0.0
-    max_a = max(ka) if ka else -1
-    max_b = max(kb) if kb else -1
-    cutoff = min(max_a, max_b)
-    matching = ka.keys() & kb.keys()
-    excess = disjoint = 0
-    for k in ka.keys() ^ kb.keys():
-        if k > cutoff:
-            excess += 1
-        else:
-            disjoint += 1
-    w = sum(abs(ka[k].weight - kb[k].weight) for k in matching) / len(matching) if matching else 0.0
+    matching, w = 0, 0.0
+    for k, c in ka.items():
+        d = kb.get(k)
+        if d is not None:
+            matching += 1
+            w += abs(c.weight - d.weight)
+    w = w / matching if matching else 0.0
     n = max(len(ka), len(kb))
     if n < config.normalize_threshold:
         n = 1
-    return config.c1 * excess / n + config.c2 * disjoint / n + config.c3 * w
+    unmatched = len(ka) + len(kb) - 2 * matching
+    if config.c1 == config.c2:  # E and D need not be told apart
+        return config.c1 * unmatched / n + config.c3 * w
+    cutoff = min(max(ka, default=-1), max(kb, default=-1))
+    excess = sum(1 for k in ka if k > cutoff) + sum(1 for k in kb if k > cutoff)
+    return config.c1 * excess / n + config.c2 * (unmatched - excess) / n + config.c3 * w
