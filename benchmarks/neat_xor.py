@@ -157,7 +157,7 @@ def summarise(runs: list[dict]) -> dict:
     mean = (lambda key: round(statistics.fmean(r[key] for r in solved), 2)) if solved else (lambda key: None)
     return {
         "runs": len(runs),
-        "success_rate": len(solved) / len(runs),
+        "success_rate": round(len(solved) / len(runs), 3),
         "mean_generations": mean("generations"),
         "mean_evaluations": mean("evaluations"),
         "mean_hidden_nodes": mean("hidden"),
