@@ -27,6 +27,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from epl_sysbio.errors import InvalidValueError
+
 from .config import RunConfig
 
 __all__ = [
@@ -147,13 +149,19 @@ def _default_workers(workers: int) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
+def _run_chunk(fn: Callable, chunk: list[tuple]) -> list:
+    return [fn(*args) for args in chunk]
+
+
 class ProcessExecutor(Executor):
     """Local worker processes (``spawn``ed, one per core by default).
 
-    If a worker dies, the pool is rebuilt and the unfinished tasks re-submitted,
-    up to ``retries`` times; tasks still unfinished then run one at a time, each
-    in a fresh single-worker pool, so that only a task that itself kills its
-    worker is reported as :data:`WORKER_LOST`.
+    Tasks travel in chunks (about four per worker and call) to keep the
+    inter-process overhead low for cheap evaluations. If a worker dies, the
+    pool is rebuilt and the unfinished chunks re-submitted, up to ``retries``
+    times; tasks still unfinished then run one at a time, each in a fresh
+    single-worker pool, so that only a task that itself kills its worker is
+    reported as :data:`WORKER_LOST`.
     """
 
     def __init__(self, workers: int = 0, retries: int = 2) -> None:
@@ -168,13 +176,20 @@ class ProcessExecutor(Executor):
     def _run(self, pool: ProcessPoolExecutor, fn: Callable, args: list[tuple], todo: list[int],
              results: list) -> list[int]:
         """Run tasks ``todo``; return those that did not finish because the pool broke."""
-        futures = {i: pool.submit(fn, *args[i]) for i in todo}
+        size = max(1, math.ceil(len(todo) / (4 * self.workers)))
+        chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
+        futures = [pool.submit(_run_chunk, fn, [args[i] for i in chunk]) for chunk in chunks]
         lost = []
-        for i, fut in futures.items():
+        for chunk, fut in zip(chunks, futures, strict=True):
             try:
-                results[i] = fut.result()
+                for i, value in zip(chunk, fut.result(), strict=True):
+                    results[i] = value
             except BrokenProcessPool:
-                lost.append(i)
+                lost.extend(chunk)
+            except Exception as exc:  # the task never ran: it could not be sent to the worker
+                raise InvalidValueError(
+                    f"Could not run {getattr(fn, '__name__', fn)!r} in a worker process ({exc}); the fitness "
+                    "function must be picklable: define it at module level, or use executor='serial'.") from exc
         return lost
 
     def map(self, fn: Callable, *iterables: Any) -> list:

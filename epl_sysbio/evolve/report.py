@@ -113,7 +113,7 @@ def plot_species(path: Path, history: np.ndarray) -> None:
     sizes[si, gi] = history[:, 2]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     if len(ids):
-        ax.stackplot(gens, sizes, linewidth=0.3, edgecolor="white")
+        ax.stackplot(gens, sizes, linewidth=0)
     ax.set_xlabel("generation")
     ax.set_ylabel("individuals")
     ax.set_title(f"Species sizes ({len(ids)} species over the run)")
