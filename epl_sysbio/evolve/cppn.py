@@ -199,9 +199,9 @@ def compile_genome(genome: Genome, *, recurrent: bool = False, steps: int = 5,
     layers = []
     k = 0
     while k < len(ordered):
-        depth, start = layer[ordered[k]], n_in + 1 + k
+        this_layer, start = layer[ordered[k]], n_in + 1 + k
         stop = k
-        while stop < len(ordered) and layer[ordered[stop]] == depth:
+        while stop < len(ordered) and layer[ordered[stop]] == this_layer:
             stop += 1
         members = ordered[k:stop]
         w = np.zeros((start, len(members)))

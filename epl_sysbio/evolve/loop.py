@@ -52,7 +52,8 @@ class EvolveResult:
 
     ``best`` is the best genome ever evaluated (hall of fame's first);
     ``solution`` the first genome of the last generation whose evaluation
-    reported ``solved`` (None if none did).
+    reported ``solved`` (None if none did); ``evaluation_seconds`` the time
+    spent inside the fitness function in this call (summed over workers).
     """
 
     best: Genome
@@ -66,6 +67,7 @@ class EvolveResult:
     species: list[Species]
     run_dir: Path | None
     solution: Genome | None = None
+    evaluation_seconds: float = 0.0
 
 
 @dataclass
@@ -193,7 +195,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
     stats = _statistics()
     progress = ProgressReporter(run.generations, state.generation, enabled=run.progress)
     evaluated: list[Genome] = state.population
-    solution, solved = None, False
+    solution, solved, seconds = None, False, 0.0
     try:
         while state.generation < run.generations:
             gen = state.generation
@@ -206,6 +208,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
                 if outcome is WORKER_LOST:
                     outcome = Outcome(run.worst_fitness, False, "worker lost")
                 genome.fitness.values = (outcome.fitness,)
+                seconds += outcome.seconds
                 if outcome.solved and solution is None:
                     solution = genome.copy()
                 if outcome.reason:
@@ -246,7 +249,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
             plot_fitness(run_dir / "fitness.png", state.logbook)
             plot_species(run_dir / "species.png", np.asarray(state.history))
     return EvolveResult(best, _fitness_value(best), solved, len(state.logbook), state.evaluations, state.logbook,
-                        state.hof, evaluated, state.species, run_dir, solution)
+                        state.hof, evaluated, state.species, run_dir, solution, seconds)
 
 
 def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str | Path | None = None,
