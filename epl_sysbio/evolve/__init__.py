@@ -14,7 +14,7 @@ from .genome import ConnectionGene, Genome, InnovationTracker, NeatFitness, Node
     initial_tracker
 from .loop import EvolveResult, evaluation_seed, evolve, genome_to_dict, resume
 from .operators import compatibility_distance, cx_neat, mut_activation, mut_add_connection, mut_add_node, \
-    mut_neat, mut_toggle_enable, mut_weights
+    mut_neat, mut_toggle_enable, mut_weights, random_genome
 from .species import Species, reproduce, speciate
 from .xor import xor_fitness
 
@@ -62,6 +62,7 @@ __all__ = [
     "mut_neat",
     "mut_toggle_enable",
     "mut_weights",
+    "random_genome",
     "reproduce",
     "resume",
     "save_checkpoint",

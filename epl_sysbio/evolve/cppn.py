@@ -73,14 +73,18 @@ def activation_function(name: str, sigmoid_slope: float = 4.9) -> Callable[[np.n
     return _FIXED[name]
 
 
-def _prepare_inputs(inputs: np.ndarray, n_inputs: int) -> np.ndarray:
+def _initial_values(inputs: np.ndarray, n_inputs: int, n_columns: int) -> np.ndarray:
+    """(n_queries, n_columns) node values: the inputs, the bias (1.0), zeros for the other nodes."""
     x = np.asarray(inputs, dtype=np.float64)
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.shape[1] != n_inputs:
         raise InvalidValueError(invalid_parameter_message("network call", "inputs",
                                                           f"an array of shape (n_queries, {n_inputs})", x.shape))
-    return x
+    values = np.zeros((x.shape[0], n_columns))
+    values[:, :n_inputs] = x
+    values[:, n_inputs] = 1.0
+    return values
 
 
 class FeedForwardNetwork:
@@ -102,10 +106,7 @@ class FeedForwardNetwork:
         self.output_columns = output_columns
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        x = _prepare_inputs(inputs, self.n_inputs)
-        values = np.empty((x.shape[0], self.n_columns))
-        values[:, : self.n_inputs] = x
-        values[:, self.n_inputs] = 1.0
+        values = _initial_values(inputs, self.n_inputs, self.n_columns)
         for start, weights, groups in self.layers:
             pre = values[:, :start] @ weights
             for a, b, act in groups:
@@ -129,10 +130,7 @@ class RecurrentNetwork:
         self.steps = steps
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        x = _prepare_inputs(inputs, self.n_inputs)
-        state = np.zeros((x.shape[0], self.weights.shape[0]))
-        state[:, : self.n_inputs] = x
-        state[:, self.n_inputs] = 1.0
+        state = _initial_values(inputs, self.n_inputs, self.weights.shape[0])
         for _ in range(self.steps):
             pre = state @ self.weights
             new = state.copy()

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from .config import NeatConfig
-from .genome import HIDDEN, INPUT, BIAS, ConnectionGene, Genome, InnovationTracker, NodeGene
+from .genome import BIAS, HIDDEN, INPUT, ConnectionGene, Genome, InnovationTracker, NodeGene, initial_genome, \
+    initial_tracker
 
 __all__ = [
     "mut_weights",
@@ -25,6 +26,7 @@ __all__ = [
     "cx_neat",
     "compatibility_distance",
     "creates_cycle",
+    "random_genome",
 ]
 
 
@@ -226,3 +228,15 @@ def compatibility_distance(a: Genome, b: Genome, config: NeatConfig) -> float:
     cutoff = min(max(ka, default=-1), max(kb, default=-1))
     excess = sum(1 for k in ka if k > cutoff) + sum(1 for k in kb if k > cutoff)
     return config.c1 * excess / n + config.c2 * (unmatched - excess) / n + config.c3 * w
+
+
+def random_genome(config: NeatConfig, rng: np.random.Generator, *, rounds: int = 5) -> Genome:
+    """A random genome grown from :func:`~.genome.initial_genome` by ``rounds`` of add-node,
+    add-connection and weight mutation (for tests and for seeding varied populations)."""
+    genome = initial_genome(config, rng)
+    tracker = initial_tracker(config)
+    for _ in range(rounds):
+        mut_add_node(genome, rng, config, tracker)
+        mut_add_connection(genome, rng, config, tracker)
+        mut_weights(genome, rng, config)
+    return genome

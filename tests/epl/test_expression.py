@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from epl_sysbio.epl.expression import EplSubstrateConfig, express_substrate
 from epl_sysbio.errors import InvalidValueError
-from epl_sysbio.evolve import NeatConfig, compile_genome, initial_genome, initial_tracker
-from epl_sysbio.evolve.operators import mut_add_connection, mut_add_node, mut_weights
+from epl_sysbio.evolve import NeatConfig, compile_genome, random_genome
 
 
 def constant(o0: float, o1: float, o2: float):
@@ -84,13 +83,7 @@ def random_cppn(seed: int):
     rng = np.random.default_rng(seed)
     cfg = NeatConfig(n_inputs=4, n_outputs=3, output_activation="tanh",
                      activations=("sin", "gauss", "tanh", "sigmoid"), weight_max=1.5)
-    g = initial_genome(cfg, rng)
-    tracker = initial_tracker(cfg)
-    for _ in range(6):
-        mut_add_node(g, rng, cfg, tracker)
-        mut_add_connection(g, rng, cfg, tracker)
-        mut_weights(g, rng, cfg)
-    net = compile_genome(g)
+    net = compile_genome(random_genome(cfg, rng, rounds=6))
     # shift the existence output up so that most random systems are not empty
     return lambda x: net(x) * [0.5, 1.0, 1.0] + [0.45, 0.0, 0.0]
 

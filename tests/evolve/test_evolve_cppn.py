@@ -8,8 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from epl_sysbio.errors import InvalidValueError
-from epl_sysbio.evolve import NeatConfig, activation_function, compile_genome, initial_genome, initial_tracker
-from epl_sysbio.evolve.operators import mut_add_connection, mut_add_node, mut_weights
+from epl_sysbio.evolve import NeatConfig, activation_function, compile_genome, random_genome
 
 from test_evolve_operators import build
 
@@ -48,12 +47,7 @@ def test_recurrent_matches_manual_iteration():
 def test_vectorised_equals_row_by_row(seed):
     rng = np.random.default_rng(seed)
     cfg = NeatConfig(n_inputs=3, n_outputs=2, activations=("sigmoid", "tanh", "sin", "gauss", "abs", "relu"))
-    g = initial_genome(cfg, rng)
-    tracker = initial_tracker(cfg)
-    for _ in range(8):
-        mut_add_node(g, rng, cfg, tracker)
-        mut_add_connection(g, rng, cfg, tracker)
-        mut_weights(g, rng, cfg)
+    g = random_genome(cfg, rng, rounds=8)
     for recurrent in (False, True):
         net = compile_genome(g, recurrent=recurrent)
         x = rng.normal(size=(17, 3))
