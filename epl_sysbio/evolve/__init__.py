@@ -12,7 +12,9 @@ from .executors import WORKER_LOST, DaskExecutor, Executor, Outcome, ProcessExec
     evaluate_guarded, make_executor
 from .genome import ConnectionGene, Genome, InnovationTracker, NeatFitness, NodeGene, initial_genome, \
     initial_tracker
+from .hyperneat import ExpressedNetwork, HyperNeatConfig, Substrate, express, query_pairs
 from .loop import EvolveResult, evaluation_seed, evolve, genome_to_dict, resume
+from .mirror import mirror_fitness, mirror_neat_config, mirror_substrate, mirror_target
 from .operators import compatibility_distance, cx_neat, mut_activation, mut_add_connection, mut_add_node, \
     mut_neat, mut_toggle_enable, mut_weights, random_genome
 from .species import Species, reproduce, speciate
@@ -25,8 +27,10 @@ __all__ = [
     "EvolveConfig",
     "EvolveResult",
     "Executor",
+    "ExpressedNetwork",
     "FeedForwardNetwork",
     "Genome",
+    "HyperNeatConfig",
     "InnovationTracker",
     "NeatConfig",
     "NeatFitness",
@@ -37,6 +41,7 @@ __all__ = [
     "RunConfig",
     "SerialExecutor",
     "Species",
+    "Substrate",
     "WORKER_LOST",
     "activation_function",
     "compatibility_distance",
@@ -48,6 +53,7 @@ __all__ = [
     "evaluate_guarded",
     "evaluation_seed",
     "evolve",
+    "express",
     "genome_to_dict",
     "initial_genome",
     "initial_tracker",
@@ -56,12 +62,17 @@ __all__ = [
     "load_checkpoint",
     "load_config",
     "make_executor",
+    "mirror_fitness",
+    "mirror_neat_config",
+    "mirror_substrate",
+    "mirror_target",
     "mut_activation",
     "mut_add_connection",
     "mut_add_node",
     "mut_neat",
     "mut_toggle_enable",
     "mut_weights",
+    "query_pairs",
     "random_genome",
     "reproduce",
     "resume",

@@ -56,8 +56,6 @@ def test_task_that_always_kills_its_worker_gets_worst_fitness(tmp_path):
 
 
 def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):
-    from distributed import get_client  # noqa: F401 - dask[distributed] is a dependency
-
     with DaskExecutor(workers=2) as executor:
         workers = executor.client.scheduler_info()["workers"]
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in workers)
