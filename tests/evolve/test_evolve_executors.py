@@ -67,3 +67,6 @@ def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):
         killed = marker_pid(marker)
         assert not pid_alive(killed)
         assert killed not in executor.client.run(os.getpid).values()
+        # an existing cluster, by scheduler address (what --scheduler ADDRESS does)
+        with DaskExecutor(address=executor.client.scheduler.address) as remote:
+            assert list(evolve(noisy_xor, CONFIG, executor=remote).logbook) == serial_logbook
