@@ -1,0 +1,302 @@
+"""The generation loop: NEAT on a DEAP toolbox, checkpointed every generation.
+
+Each generation:
+
+1. speciate the population against last generation's representatives;
+2. evaluate every genome through ``toolbox.map(toolbox.evaluate, genomes, seeds)``
+   with ``seed = SeedSequence([run seed, generation, index])`` (a pure function
+   of its arguments, so executors, worker counts and retries do not change results);
+   failures get ``worst_fitness`` and a line in ``faults.csv``;
+3. record DEAP Statistics in the Logbook and update the HallOfFame;
+4. stop if an evaluation reports ``solved`` or the best fitness reaches
+   ``fitness_threshold``; otherwise reproduce (:func:`~.species.reproduce`)
+   and write a checkpoint holding the next population, the species, the
+   generator state and the innovation counters.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from deap import base, tools
+
+from epl_sysbio.errors import CheckpointError
+
+from .checkpoint import atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint
+from .config import EvolveConfig, config_hash, config_to_toml, load_config
+from .executors import WORKER_LOST, Executor, Outcome, evaluate_guarded, make_executor
+from .genome import Genome, InnovationTracker, genomes_from_arrays, genomes_to_arrays, initial_genome, initial_tracker
+from .report import ProgressReporter, plot_fitness, plot_species, write_logbook_csv
+from .species import Species, adjust_threshold, reproduce, speciate
+
+__all__ = ["EvolveResult", "evolve", "resume", "evaluation_seed", "genome_to_dict"]
+
+Fitness = Callable[[Genome, int], "float | tuple[float, bool]"]
+
+
+def evaluation_seed(run_seed: int, generation: int, index: int) -> int:
+    """The seed of individual ``index`` in ``generation``: a pure function of the three."""
+    return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1, np.uint32)[0])
+
+
+@dataclass
+class EvolveResult:
+    """The outcome of :func:`evolve` or :func:`resume`.
+
+    ``best`` is the best genome ever evaluated (hall of fame's first);
+    ``solution`` the first genome of the last generation whose evaluation
+    reported ``solved`` (None if none did); ``evaluation_seconds`` the time
+    spent inside the fitness function in this call (summed over workers).
+    """
+
+    best: Genome
+    best_fitness: float
+    solved: bool
+    generations: int
+    evaluations: int
+    logbook: tools.Logbook
+    hall_of_fame: tools.HallOfFame
+    population: list[Genome]
+    species: list[Species]
+    run_dir: Path | None
+    solution: Genome | None = None
+    evaluation_seconds: float = 0.0
+
+
+@dataclass
+class _State:
+    generation: int
+    population: list[Genome]
+    species: list[Species]
+    threshold: float
+    next_species_id: int
+    tracker: InnovationTracker
+    rng: np.random.Generator
+    logbook: tools.Logbook
+    hof: tools.HallOfFame
+    evaluations: int
+    history: list[list[int]]
+
+
+def _fitness_value(genome: Genome) -> float:
+    return genome.fitness.values[0]
+
+
+def _statistics() -> tools.Statistics:
+    stats = tools.Statistics(key=_fitness_value)
+    stats.register("best", np.max)
+    stats.register("mean", np.mean)
+    stats.register("std", np.std)
+    stats.register("min", np.min)
+    return stats
+
+
+def _initial_state(config: EvolveConfig) -> _State:
+    rng = np.random.default_rng(config.run.seed)
+    population = [initial_genome(config.neat, rng) for _ in range(config.neat.population_size)]
+    return _State(0, population, [], config.neat.compatibility_threshold, 0, initial_tracker(config.neat), rng,
+                  tools.Logbook(), tools.HallOfFame(config.run.hall_of_fame), 0, [])
+
+
+def genome_to_dict(genome: Genome) -> dict[str, Any]:
+    """A JSON-ready description of a genome (nodes, connections, fitness)."""
+    return {
+        "n_inputs": genome.n_inputs,
+        "n_outputs": genome.n_outputs,
+        "fitness": genome.fitness.values[0] if genome.fitness.valid else None,
+        "nodes": [{"id": n.id, "kind": n.kind, "activation": n.activation} for n in genome.nodes.values()],
+        "connections": [{"innovation": c.innovation, "src": c.src, "dst": c.dst, "weight": c.weight,
+                         "enabled": c.enabled} for c in genome.connections.values()],
+    }
+
+
+# -- checkpoint state ---------------------------------------------------------------------------
+
+def _prefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}_{k}": v for k, v in arrays.items()}
+
+
+def _unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "_")}
+
+
+def _save(state: _State, config: EvolveConfig, run_dir: Path) -> None:
+    document = {
+        "rng": state.rng.bit_generator.state,
+        "tracker": state.tracker.state(),
+        "threshold": state.threshold,
+        "next_species_id": state.next_species_id,
+        "evaluations": state.evaluations,
+        "species": [{"id": s.id, "created": s.created, "best_fitness": s.best_fitness,
+                     "last_improved": s.last_improved} for s in state.species],
+        "logbook": list(state.logbook),
+    }
+    arrays = {
+        **_prefixed("pop", genomes_to_arrays(state.population)),
+        **_prefixed("rep", genomes_to_arrays([s.representative for s in state.species])),
+        **_prefixed("hof", genomes_to_arrays(list(state.hof))),
+        "species_history": np.asarray(state.history, dtype=np.int64).reshape(-1, 3),
+    }
+    save_checkpoint(run_dir / "checkpoints", state.generation, config_hash(config), document, arrays,
+                    keep=config.run.keep_checkpoints)
+
+
+def _load(path: Path, config: EvolveConfig) -> _State:
+    document, arrays = load_checkpoint(path, config_hash(config))
+    doc = document["state"]
+    try:
+        rng = np.random.default_rng()
+        rng.bit_generator.state = doc["rng"]
+        reps = genomes_from_arrays(_unprefixed("rep", arrays))
+        species = [Species(s["id"], rep, s["created"], s["best_fitness"], s["last_improved"])
+                   for s, rep in zip(doc["species"], reps, strict=True)]
+        logbook = tools.Logbook()
+        for record in doc["logbook"]:
+            logbook.record(**record)
+        hof = tools.HallOfFame(config.run.hall_of_fame)
+        hof.update(genomes_from_arrays(_unprefixed("hof", arrays)))
+        return _State(document["generation"], genomes_from_arrays(_unprefixed("pop", arrays)), species,
+                      doc["threshold"], doc["next_species_id"], InnovationTracker(**doc["tracker"]), rng,
+                      logbook, hof, doc["evaluations"], arrays["species_history"].tolist())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"Checkpoint {str(path)!r} lacks run state ({exc!r}); it is not from evolve().") from exc
+
+
+# -- the loop -----------------------------------------------------------------------------------
+
+def _append_faults(run_dir: Path | None, rows: list[list]) -> None:
+    if run_dir is None or not rows:
+        return
+    path = run_dir / "faults.csv"
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.writer(f)
+        if new:
+            writer.writerow(["generation", "index", "seed", "reason"])
+        writer.writerows(rows)
+
+
+def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | None,
+         executor: Executor | None) -> EvolveResult:
+    neat, run = config.neat, config.run
+    own_executor = executor is None
+    executor = make_executor(run) if own_executor else executor
+    toolbox = base.Toolbox()
+    toolbox.register("map", executor.map)
+    toolbox.register("evaluate", partial(evaluate_guarded, fitness, time_limit=run.time_limit,
+                                         worst=run.worst_fitness))
+    stats = _statistics()
+    progress = ProgressReporter(run.generations, state.generation, enabled=run.progress)
+    evaluated: list[Genome] = state.population
+    solution, solved, seconds = None, False, 0.0
+    try:
+        while state.generation < run.generations:
+            gen = state.generation
+            state.species, state.next_species_id = speciate(state.population, state.species, state.threshold,
+                                                            neat, gen, state.next_species_id)
+            seeds = [evaluation_seed(run.seed, gen, i) for i in range(len(state.population))]
+            outcomes = toolbox.map(toolbox.evaluate, state.population, seeds)
+            faults = []
+            for i, (genome, outcome) in enumerate(zip(state.population, outcomes, strict=True)):
+                if outcome is WORKER_LOST:
+                    outcome = Outcome(run.worst_fitness, False, "worker lost")
+                genome.fitness.values = (outcome.fitness,)
+                seconds += outcome.seconds
+                if outcome.solved and solution is None:
+                    solution = genome.copy()
+                if outcome.reason:
+                    faults.append([gen, i, seeds[i], outcome.reason])
+            _append_faults(run_dir, faults)
+            state.evaluations += len(outcomes)
+            evaluated = state.population
+            best = max(evaluated, key=_fitness_value)
+            state.logbook.record(gen=gen, nevals=len(outcomes), evaluations=state.evaluations,
+                                 species=len(state.species), threshold=state.threshold, faults=len(faults),
+                                 best_hidden=best.n_hidden, best_connections=best.n_enabled,
+                                 **stats.compile(evaluated))
+            state.hof.update(evaluated)
+            state.history.extend([gen, s.id, len(s.members)] for s in state.species)
+            record = state.logbook[-1]
+            progress.update(gen, record["best"], record["mean"], len(state.species), len(outcomes))
+            if run_dir is not None:
+                write_logbook_csv(run_dir / "logbook.csv", state.logbook)
+            if solution is not None or (run.fitness_threshold is not None
+                                        and record["best"] >= run.fitness_threshold):
+                solved = True
+                break
+            state.threshold = adjust_threshold(state.threshold, len(state.species), neat)
+            fit = np.asarray([_fitness_value(g) for g in evaluated])
+            state.population, state.species = reproduce(evaluated, fit, state.species, gen, neat, state.rng,
+                                                        state.tracker)
+            state.generation += 1
+            if run_dir is not None and run.checkpoint_every and state.generation % run.checkpoint_every == 0:
+                _save(state, config, run_dir)
+    finally:
+        progress.close()
+        if own_executor:
+            executor.close()
+    best = state.hof[0]
+    if run_dir is not None:
+        atomic_write(run_dir / "best.json", json.dumps(genome_to_dict(best), indent=1).encode())
+        if run.plots and len(state.logbook):
+            plot_fitness(run_dir / "fitness.png", state.logbook)
+            plot_species(run_dir / "species.png", np.asarray(state.history))
+    return EvolveResult(best, _fitness_value(best), solved, len(state.logbook), state.evaluations, state.logbook,
+                        state.hof, evaluated, state.species, run_dir, solution, seconds)
+
+
+def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str | Path | None = None,
+           executor: Executor | None = None) -> EvolveResult:
+    """Evolve NEAT genomes that maximise ``fitness(genome, seed)``.
+
+    Parameters
+    ----------
+    fitness : callable
+        A picklable (module-level) function of ``(genome, seed)`` returning a
+        float or ``(float, solved)``; it must be pure in its arguments.
+    config : EvolveConfig
+        Options (defaults: the NEAT paper's).
+    run_dir : path, optional
+        Directory for config.toml, logbook.csv, faults.csv, checkpoints/,
+        best.json and the plots. Without it nothing is written and the run cannot be resumed.
+    executor : Executor, optional
+        Overrides ``config.run.executor`` (and is not closed by the run).
+    """
+    config = config or EvolveConfig()
+    if run_dir is not None:
+        run_dir = Path(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+            raise CheckpointError(f"Run directory {str(run_dir)!r} already holds checkpoints; "
+                                  "use resume() to continue it or choose a new directory.")
+        atomic_write(run_dir / "config.toml", config_to_toml(config).encode())
+    return _run(fitness, config, _initial_state(config), run_dir, executor)
+
+
+def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None = None,
+           generations: int | None = None, executor: Executor | None = None,
+           checkpoint: str | Path | None = None) -> EvolveResult:
+    """Continue a run from its newest (or the given) checkpoint.
+
+    The result, logbook included, is identical to an uninterrupted run. The
+    config is the run's ``config.toml`` unless given; it must hash equal to the
+    one the checkpoint was written under (``generations``, executor and display
+    options excepted). ``generations`` extends or shortens the horizon and is
+    written back to ``config.toml``.
+    """
+    run_dir = Path(run_dir)
+    config = config or load_config(run_dir / "config.toml")
+    if generations is not None:
+        config = config.replace(run={"generations": generations})
+    path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run_dir / "checkpoints")
+    state = _load(path, config)
+    atomic_write(run_dir / "config.toml", config_to_toml(config).encode())  # the horizon may have changed
+    return _run(fitness, config, state, run_dir, executor)
+

@@ -1,0 +1,72 @@
+"""Executors give the serial result: local processes, a real Dask LocalCluster, and lost workers."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from epl_sysbio.evolve import (
+    DaskExecutor,
+    EvolveConfig,
+    ProcessExecutor,
+    SerialExecutor,
+    evaluation_seed,
+    evolve,
+)
+
+from evolve_helpers import KillOnSeed, KillWorkerOnce, marker_pid, noisy_xor
+
+CONFIG = EvolveConfig().replace(neat={"population_size": 30},
+                                run={"seed": 11, "generations": 4, "progress": False, "plots": False})
+
+
+@pytest.fixture(scope="module")
+def serial_logbook():
+    return list(evolve(noisy_xor, CONFIG, executor=SerialExecutor()).logbook)
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_process_executor_equals_serial(serial_logbook, tmp_path):
+    with ProcessExecutor(workers=2) as executor:
+        assert list(evolve(noisy_xor, CONFIG, executor=executor).logbook) == serial_logbook
+        # a worker killed mid-generation: the pool is rebuilt, the result is unchanged
+        marker = str(tmp_path / "killed")
+        result = evolve(KillWorkerOnce(marker), CONFIG, executor=executor)
+        assert list(result.logbook) == serial_logbook
+        assert not pid_alive(marker_pid(marker))
+
+
+def test_task_that_always_kills_its_worker_gets_worst_fitness(tmp_path):
+    config = CONFIG.replace(run={"generations": 1, "retries": 1, "worst_fitness": -5.0})
+    victim = 3
+    with ProcessExecutor(workers=2, retries=1) as executor:
+        result = evolve(KillOnSeed(evaluation_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
+    assert result.population[victim].fitness.values == (-5.0,)
+    assert sum(g.fitness.values[0] == -5.0 for g in result.population) == 1  # innocent tasks were re-run
+    rows = (tmp_path / "faults.csv").read_text().splitlines()
+    assert rows[1].startswith(f"0,{victim},") and rows[1].endswith("worker lost")
+
+
+def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):
+    with DaskExecutor(workers=2) as executor:
+        workers = executor.client.scheduler_info()["workers"]
+        assert all(addr.startswith("tcp://127.0.0.1:") for addr in workers)
+        assert list(evolve(noisy_xor, CONFIG, executor=executor).logbook) == serial_logbook
+        marker = str(tmp_path / "killed")
+        result = evolve(KillWorkerOnce(marker), CONFIG, executor=executor)
+        assert list(result.logbook) == serial_logbook
+        assert sum(r["faults"] for r in result.logbook) == 0
+        killed = marker_pid(marker)
+        assert not pid_alive(killed)
+        assert killed not in executor.client.run(os.getpid).values()
+        # an existing cluster, by scheduler address (what --scheduler ADDRESS does)
+        with DaskExecutor(address=executor.client.scheduler.address) as remote:
+            assert list(evolve(noisy_xor, CONFIG, executor=remote).logbook) == serial_logbook
