@@ -97,6 +97,30 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_xor(args: argparse.Namespace) -> int:
+    from epl_sysbio.evolve import EvolveConfig, evolve, load_config, resume, xor_fitness
+
+    out = Path(args.out)
+    if args.resume:
+        result = resume(out, xor_fitness, generations=args.generations)
+    else:
+        config = load_config(args.config) if args.config else EvolveConfig()
+        run = {k: v for k, v in (("seed", args.seed), ("executor", args.executor),
+                                 ("scheduler", args.scheduler), ("generations", args.generations)) if v is not None}
+        if args.scheduler:
+            run["executor"] = "dask"
+        result = evolve(xor_fitness, config.replace(run=run), run_dir=out)
+    summary = {
+        "solved": result.solved,
+        "generations": result.generations,
+        "evaluations": result.evaluations,
+        "best_fitness": result.best_fitness,
+        "run_dir": str(out),
+    }
+    print(json.dumps(summary))
+    return EXIT_OK if result.solved else EXIT_FAILED
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="epl-sysbio",
@@ -121,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a parameter, species amount, [species] concentration or compartment first")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.set_defaults(func=_cmd_steady)
+
+    p = sub.add_parser("xor", help="NEAT on the XOR benchmark with the generation loop (exit 1 unless solved)")
+    p.add_argument("--config", help="TOML with [neat] and [run] sections (defaults: the NEAT paper's)")
+    p.add_argument("--out", default="runs/xor", help="run directory (config, logbook, checkpoints, plots)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--generations", type=int)
+    p.add_argument("--executor", choices=["serial", "processes", "dask"])
+    p.add_argument("--scheduler", metavar="ADDRESS", help="existing Dask scheduler (implies --executor dask)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    p.set_defaults(func=_cmd_xor)
 
     p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model (what `make run` runs)")
     p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))

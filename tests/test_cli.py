@@ -98,3 +98,17 @@ def test_demo_writes_outputs(capsys, tmp_path):
     assert summary["half_max_input"] == pytest.approx(1.0, abs=0.02)
     for name in ("input_response.csv", "input_response.png", "summary.json"):
         assert (tmp_path / "demo" / name).stat().st_size > 0
+
+
+def test_xor_command_runs_refuses_overwrite_and_resumes(capsys, tmp_path):
+    out = tmp_path / "xor"
+    code, stdout, _ = run(capsys, "xor", "--out", str(out), "--seed", "3", "--executor", "serial", "--generations", "5")
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["generations"] == 5 and summary["evaluations"] == 5 * 150
+    assert code == (0 if summary["solved"] else 1)
+    for name in ("config.toml", "logbook.csv", "fitness.png", "checkpoints"):
+        assert (out / name).exists()
+    code, _, err = run(capsys, "xor", "--out", str(out), "--seed", "3")
+    assert code == 2 and "already holds checkpoints" in err
+    code, stdout, _ = run(capsys, "xor", "--out", str(out), "--resume", "--generations", "8")
+    assert json.loads(stdout.strip().splitlines()[-1])["generations"] == 8
