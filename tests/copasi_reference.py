@@ -694,7 +694,9 @@ def roadrunner_full_state_newton(
     ``scipy.optimize.root(method="hybr")`` on f with a finite-difference
     Jacobian, whose eigenvalues give the stability verdict.  Events are not
     fired during the Newton phase (there is no time), so on an event model the
-    result is a fixed point of the continuous flow only.
+    result is a fixed point of the continuous flow only.  Meant for models
+    without conserved moieties (the rate-rule neurons 0020 and 0127): with
+    conservation laws this full Jacobian is singular and has zero eigenvalues.
     """
     import roadrunner
     from scipy.optimize import root
