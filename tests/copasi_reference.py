@@ -90,7 +90,12 @@ class RoadRunnerSteadyState:
     """What libRoadRunner says; same keys and meaning as CopasiSteadyState.
 
     ``status`` is ``"found"``, ``"time course"`` (no Newton; the end of a
-    time course) or ``"failed: <libRoadRunner's message>"``;
+    time course) or ``"failed: <libRoadRunner's message>"``; ``residual`` is
+    what ``steadyState()`` returned; ``relative_rate`` is an independent
+    check, ``max |d[X]/dt| / |[X]|`` (1/time) over the floating species above
+    1e-12 times the largest concentration (``nan`` if not computed).  Trust
+    the latter: on BIOMD0000000628 (events allowed, Spine = 1) steadyState()
+    returned 6.9e-13 at a point where it is 0.13 /s;
     ``recipe`` lists the calls that were made, in order.
     """
 
@@ -101,6 +106,7 @@ class RoadRunnerSteadyState:
     eigenvalues: np.ndarray
     max_real_eigenvalue: float
     residual: float
+    relative_rate: float
     recipe: tuple[str, ...]
     seconds: float
     conserved_moiety_analysis: bool
@@ -548,6 +554,7 @@ def roadrunner_reference(
         except RuntimeError as exc:
             recipe.append(f"getReducedEigenValues RAISED ({exc})")
     max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
+    relative_rate = _relative_rate(r)
     if status.startswith("failed"):
         concentrations = {k: float("nan") for k in concentrations}
     return RoadRunnerSteadyState(
@@ -558,6 +565,7 @@ def roadrunner_reference(
         eigenvalues=eigenvalues,
         max_real_eigenvalue=max_real,
         residual=residual,
+        relative_rate=relative_rate,
         recipe=tuple(recipe),
         seconds=time.perf_counter() - start,
         conserved_moiety_analysis=used_moiety,
@@ -629,6 +637,24 @@ def kinetic_laws_to_assignment_rules(
     return libsbml.writeSBMLToString(document)
 
 
+def _relative_rate(r) -> float:
+    """max |d[X]/dt| / |[X]| over floating species above 1e-12 * max |[X]|.
+
+    Under moiety analysis getFloatingSpeciesConcentrationRates() returns the
+    independent species only, which come first in getFloatingSpeciesIds()
+    order; the dependent ones follow from the conservation laws.  Skipped on
+    models without floating species: there (BIOMD0000000020, moiety analysis
+    on) libRoadRunner 2.10's getRatesOfChange() segfaults.
+    """
+    if r.model.getNumFloatingSpecies() == 0:
+        return float("nan")
+    rates = np.abs(np.asarray(r.model.getFloatingSpeciesConcentrationRates(), dtype=float))
+    values = np.abs(np.asarray(r.model.getFloatingSpeciesConcentrations(), dtype=float))[: rates.size]
+    scale = 1e-12 * max(float(np.abs(np.asarray(r.model.getFloatingSpeciesConcentrations())).max()), 1e-300)
+    keep = values > scale
+    return float((rates[keep] / values[keep]).max()) if keep.any() else 0.0
+
+
 def _variable_species_ids(r) -> list[str]:
     """Floating species plus species set by rules, as COPASI lists them.
 
@@ -668,7 +694,9 @@ def roadrunner_full_state_newton(
     ``scipy.optimize.root(method="hybr")`` on f with a finite-difference
     Jacobian, whose eigenvalues give the stability verdict.  Events are not
     fired during the Newton phase (there is no time), so on an event model the
-    result is a fixed point of the continuous flow only.
+    result is a fixed point of the continuous flow only.  Meant for models
+    without conserved moieties (the rate-rule neurons 0020 and 0127): with
+    conservation laws this full Jacobian is singular and has zero eigenvalues.
     """
     import roadrunner
     from scipy.optimize import root
@@ -715,6 +743,7 @@ def roadrunner_full_state_newton(
         eigenvalues=eigenvalues,
         max_real_eigenvalue=max_real,
         residual=float(np.linalg.norm(f)),
+        relative_rate=float("nan"),
         recipe=(
             "r = roadrunner.RoadRunner(sbml)",
             f"r.simulate(0, {timecourse_to}, 2)",
