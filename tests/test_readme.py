@@ -28,9 +28,11 @@ def test_python_example(index, monkeypatch):
 
 
 @pytest.mark.parametrize("line", CONSOLE_LINES)
-def test_console_example(line):
+def test_console_example(line, tmp_path):
     argv = shlex.split(line)
     assert argv[0] == "epl-sysbio"
     exe = Path(sys.executable).parent / "epl-sysbio"
-    proc = subprocess.run([str(exe), *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    # Run where a user would (model paths relative to the checkout), without leaving run directories behind.
+    (tmp_path / "sbml_models").symlink_to(ROOT / "sbml_models")
+    proc = subprocess.run([str(exe), *argv[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

@@ -184,6 +184,15 @@ class Model:
     def assignment_rule_variables(self) -> list[str]:
         return [r.getVariable() for r in self.sbml_model.getListOfRules() if r.isAssignment()]
 
+    @property
+    def uses_time(self) -> bool:
+        """True when a rate law, rule or function definition reads the model time."""
+        m = self.sbml_model
+        maths = [r.getKineticLaw().getMath() for r in m.getListOfReactions() if r.getKineticLaw() is not None]
+        maths += [r.getMath() for r in m.getListOfRules()]
+        maths += [f.getMath() for f in m.getListOfFunctionDefinitions()]
+        return any(_math_uses_time(ast) for ast in maths if ast is not None)
+
     def has_id(self, sid: str) -> bool:
         return self.sbml_model.getElementBySId(sid) is not None
 
@@ -481,6 +490,16 @@ def _math_names(ast: libsbml.ASTNode | None) -> set[str]:
                 names.add(node.getName())
         stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
     return names
+
+
+def _math_uses_time(ast: libsbml.ASTNode) -> bool:
+    stack = [ast]
+    while stack:
+        node = stack.pop()
+        if node.getType() == libsbml.AST_NAME_TIME:
+            return True
+        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
+    return False
 
 
 def _math_uses(ast: libsbml.ASTNode | None, sid: str) -> bool:

@@ -13,13 +13,17 @@ all floating species) before writing the amounts. libRoadRunner alone keeps
 the old totals when the species is an *independent* one and recomputes the
 dependent species instead, so an injection would vanish.
 
-The state ``x`` is what libRoadRunner integrates: floating species amounts and
-rate-rule variables. ``F(x) = dx/dt`` covers all floating species (dependent
-ones through the link matrix) and rate-rule variables.
+Convergence is judged in concentration units: ``x`` holds the floating species
+concentrations (amount / compartment volume) and the rate-rule variables,
+``F(x) = dx/dt`` their rates (dependent species through the link matrix).
+libRoadRunner's own NLEQ2 residual is in amounts, so in the 1e-12 to 1e-16 L
+compartments of real neuron models it reports success at wrong, even
+negative, states; the engine re-checks every answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -65,6 +69,10 @@ class Engine:
         Reduce the system by its conservation laws (done once, here). If
         libRoadRunner refuses (species defined by rules), the engine runs
         unreduced and says so in :attr:`notes`.
+    ignore_events : bool
+        Compile the model without its events, so that steady states of the
+        event-free ODE can be solved (what COPASI reports for such models).
+        By default a model with events gets the status ``unsupported``.
     """
 
     def __init__(
@@ -73,14 +81,21 @@ class Engine:
         *,
         options: SteadyStateOptions | None = None,
         conserved_moiety_analysis: bool = True,
+        ignore_events: bool = False,
     ) -> None:
         if isinstance(model, str):
             model = Model.from_sbml(model, source="<engine sbml>")
         if not isinstance(model, Model):
             raise ModelLoadError(f"Engine expects a Model or SBML text, got {type(model).__name__}.")
-        self.model = model
         self.options = options or SteadyStateOptions()
         self.notes: list[str] = []
+        self._twin: Engine | None = None
+        if ignore_events and model.event_ids:
+            self.notes.append(f"events {format_ids(model.event_ids)} removed: solving the event-free ODE")
+            model = model.copy()
+            while model.sbml_model.getNumEvents():
+                model.sbml_model.removeEvent(0)
+        self.model = model
         try:
             self._rr = roadrunner.RoadRunner(model.document.toSBML())
         except RuntimeError as exc:
@@ -101,7 +116,11 @@ class Engine:
                 self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({exc}); running unreduced")
         self.event_ids = tuple(model.event_ids)
         self.model_id = model.id
+        self.time_dependent = model.uses_time
+        if self.time_dependent:
+            self.notes.append("rate laws or rules depend on time: steady states are long-time limits")
         self._index_model()
+        self._scale_integrator_tolerance()
         self._start = self._snapshot()
 
     # ---------------------------------------------------------------- structure
@@ -116,6 +135,7 @@ class Engine:
         n_state = len(rr.getRatesOfChange())
         self._state_ids = tuple(m.getStateVectorId(i) for i in range(n_state))
         self.rate_rule_ids: tuple[str, ...] = tuple(s for s in self._state_ids if s not in self._float_index)
+        self._state_species = np.array([self._float_index[s] for s in self._state_ids if s in self._float_index], dtype=int)
         self._fixed = set(self.model.assignment_rule_variables)
         # Species defined by assignment rules are computed, never written.
         self._writable = np.array([i for i, s in enumerate(self.floating_ids) if s not in self._fixed], dtype=np.int32)
@@ -145,6 +165,25 @@ class Engine:
             | set(self.parameter_ids)
             | set(self.compartment_ids)
         )
+
+    def _scale_integrator_tolerance(self) -> None:
+        """CVODE's absolute tolerance is in amounts (default 1e-12); in femtolitre
+        compartments amounts are ~1e-21 and would drown in it. Scale it to the
+        smallest compartment volume times the typical positive concentration."""
+        if not self.floating_ids:
+            return
+        vols = self._volumes()
+        conc = np.abs(self._m.getFloatingSpeciesConcentrations())
+        typical = float(np.median(conc[conc > 0])) if np.any(conc > 0) else 1.0
+        # 1e-9 of a typical amount in the smallest compartment, never looser than the default.
+        atol = 1e-9 * float(vols.min()) * typical
+        if atol < 1e-12:
+            self._rr.integrator.setValue("absolute_tolerance", atol)
+            self.notes.append(f"integrator absolute tolerance scaled to {atol:.3g} (small compartments/amounts)")
+
+    def _volumes(self) -> np.ndarray:
+        """Compartment volume of each floating species, in :attr:`floating_ids` order."""
+        return self._m.getCompartmentVolumes()[self._volume_index]
 
     def __repr__(self) -> str:
         return (
@@ -192,36 +231,40 @@ class Engine:
         return None if self._gamma is None else self._gamma.copy()
 
     def rates_of_change(self) -> np.ndarray:
-        """F(x): amount rates of every floating species (in :attr:`floating_ids` order),
-        then the rate-rule variables' rates."""
+        """F(x): concentration rates of every floating species (in :attr:`floating_ids`
+        order; amount rates divided by the compartment volume), then the
+        rate-rule variables' rates."""
         f = self._rr.getRatesOfChange()
         n_rr = len(self.rate_rule_ids)
-        species = f[: len(f) - n_rr]
         if self._link is not None:
-            species = self._link @ species
+            species = self._link @ f[: len(f) - n_rr]
+        else:
+            # Species defined by assignment rules are algebraic, not state: rate 0 here.
+            species = np.zeros(len(self.floating_ids))
+            species[self._state_species] = f[: len(f) - n_rr]
+        if len(species):
+            species = species / self._volumes()
         return np.concatenate([species, f[len(f) - n_rr :]]) if n_rr else species
 
     def state(self) -> np.ndarray:
-        """x: floating species amounts, then rate-rule variables."""
-        amounts = self._m.getFloatingSpeciesAmounts()
+        """x: floating species concentrations, then rate-rule variables."""
+        conc = self._m.getFloatingSpeciesConcentrations()
         if not self.rate_rule_ids:
-            return amounts
-        return np.concatenate([amounts, [self._rr.getValue(s) for s in self.rate_rule_ids]])
+            return conc
+        return np.concatenate([conc, [self._rr.getValue(s) for s in self.rate_rule_ids]])
 
     def residual(self) -> float:
         """Euclidean norm of F(x) at the current state."""
         f = self.rates_of_change()
         return math.sqrt(float(f @ f))
 
-    def _tolerance(self, options: SteadyStateOptions) -> float:
+    def _converged(self, options: SteadyStateOptions, scale: float = 1.0) -> bool:
+        """The residual test ``norm(F) <= scale * (atol + rtol * norm(x))``, at a physical
+        point (no concentration below ``-tol``: Newton can land on negative roots)."""
         x = self.state()
-        return options.atol + options.rtol * math.sqrt(float(x @ x))
-
-    def _converged(self, options: SteadyStateOptions) -> bool:
-        """The residual test ``norm(F) <= atol + rtol * norm(x)``, at a physical point
-        (no species amount below ``-tol``: Newton can land on negative roots)."""
-        tol = self._tolerance(options)
-        return self.residual() <= tol and bool(np.all(self._m.getFloatingSpeciesAmounts() >= -tol))
+        tol = scale * (options.atol + options.rtol * math.sqrt(float(x @ x)))
+        n = len(self.floating_ids)
+        return self.residual() <= tol and bool(np.all(x[:n] >= -tol))
 
     # ---------------------------------------------------------------- writing
     def _require(self, ids) -> None:
@@ -370,11 +413,15 @@ class Engine:
         rtol: float | None = None,
         first_step: float = 0.1,
         points_per_chunk: int = 5,
+        restart_time: bool = True,
     ) -> RelaxResult:
         """Integrate until ``norm(F) <= atol + rtol * norm(x)`` or ``t_max``.
 
         Integration proceeds in chunks whose length doubles, starting from
-        ``first_step``; the residual test is applied at the end of each chunk.
+        ``first_step``; the residual test (x in concentrations) is applied at
+        the end of each chunk. Model time restarts at 0 unless ``restart_time``
+        is False (time-dependent models continue their clock; ``t_max`` then
+        counts from the current time).
         """
         opts = self.options
         t_max = opts.relax_t_max if t_max is None else float(t_max)
@@ -384,8 +431,10 @@ class Engine:
         if selections:
             self._require([s for s in selections])
         rr = self._rr
-        t = 0.0
-        rr.model.setTime(0.0)
+        if restart_time:
+            rr.model.setTime(0.0)
+        t0 = t = float(rr.model.getTime())
+        t_max += t0
         step = float(first_step)
         chunks = []
         while True:
@@ -415,42 +464,60 @@ class Engine:
             return str(exc).strip() or "NLEQ2 failed"
         return None
 
-    def _state_newton(self, tol: float, max_iter: int = 60) -> tuple[bool, int]:
-        """Damped Newton on x restricted to the range of the state Jacobian.
+    def _state_newton(self, opts: SteadyStateOptions, max_iter: int = 60) -> tuple[bool, int]:
+        """Damped Newton on the raw state restricted to the range of its Jacobian.
 
-        Directions in the left null space of J (conservation laws libRoadRunner
-        did not reduce) cannot change, so each step solves
-        (Q^T J Q) dy = -Q^T F with Q an orthonormal basis of range(J), x += Q dy.
+        Works in scaled coordinates y = x / d (d the compartment volume of each
+        species, 1 for rate-rule variables), i.e. in concentrations, so that the
+        rank decision and the step do not depend on the compartment size.
+        Directions outside the stoichiometric subspace (conservation laws
+        libRoadRunner did not reduce) cannot change, so each step solves
+        (Q^T J Q) dy = -Q^T F in the least-squares sense, with Q an orthonormal
+        basis of that subspace, and sets y += Q dy.
         Works for rate-rule variables, which libRoadRunner's NLEQ2 leaves unsolved.
         """
+        d = self._raw_scale()
+        # Directions the state may move in, in scaled coordinates: the exact stoichiometric
+        # subspace, not the numerical range of a finite-difference Jacobian, whose noise
+        # would leak off the conserved totals.
+        q = np.linalg.qr(self._dynamic_basis() / d[:, None])[0] if len(d) else np.zeros((0, 0))
+        polish = 2  # Newton steps taken after the test first passes: small species gain digits
         for it in range(1, max_iter + 1):
             x = self._raw_state()
             f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
-            if np.linalg.norm(f) <= tol:
-                return True, it - 1
-            jac = self._raw_jacobian(x, f)
-            u, s, _ = np.linalg.svd(jac)
-            keep = s > s[0] * 1e-10 if s.size and s[0] > 0 else np.zeros_like(s, dtype=bool)
-            q = u[:, keep]
+            if self._converged(opts):
+                if polish == 0:
+                    return True, it - 1
+                polish -= 1
+                before = (x.copy(), float(np.linalg.norm(f / d)))
+            jac = self._raw_jacobian(x, f) * d[None, :] / d[:, None]  # dF_y/dy = D^-1 J D
+            f = f / d
+            x = x / d
             if q.shape[1] == 0:
                 return False, it
-            try:
-                dy = np.linalg.solve(q.T @ jac @ q, -(q.T @ f))
-            except np.linalg.LinAlgError:
-                return False, it
+            # Least squares: a Jacobian singular beyond the conservation laws still gets a step.
+            dy = np.linalg.lstsq(q.T @ jac @ q, -(q.T @ f), rcond=None)[0]
             dx = q @ dy
             norm0 = np.linalg.norm(f)
             damping = 1.0
             while damping > 1e-6:
-                self._set_raw_state(x + damping * dx)
-                f_new = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+                self._set_raw_state((x + damping * dx) * d)
+                f_new = np.asarray(self._rr.getRatesOfChange(), dtype=float) / d
                 if np.all(np.isfinite(f_new)) and np.linalg.norm(f_new) < norm0:
                     break
                 damping *= 0.5
             else:
-                self._set_raw_state(x)
-                return False, it
-        return np.linalg.norm(self._rr.getRatesOfChange()) <= tol, max_iter
+                self._set_raw_state(x * d)
+                return self._converged(opts), it
+            if polish < 2 and float(np.linalg.norm(f_new)) >= before[1]:
+                self._set_raw_state(before[0])  # polishing made it worse: keep the converged point
+                return True, it
+        return self._converged(opts), max_iter
+
+    def _raw_scale(self) -> np.ndarray:
+        """Volume of each raw state entry's compartment (1 for rate-rule variables)."""
+        vols = self._volumes() if self.floating_ids else np.zeros(0)
+        return np.array([vols[self._float_index[s]] if s in self._float_index else 1.0 for s in self._state_ids])
 
     def _raw_state(self) -> np.ndarray:
         return np.array([self._rr.getValue(s) for s in self._state_ids], dtype=float)
@@ -460,16 +527,29 @@ class Engine:
         for sid, v in zip(self._state_ids, x):
             self._rr.setValue(sid, float(v))
 
-    def _raw_jacobian(self, x: np.ndarray, f: np.ndarray) -> np.ndarray:
-        """Forward-difference Jacobian of libRoadRunner's state rates (small, non-hot paths only)."""
+    def _raw_jacobian(self, x: np.ndarray, f: np.ndarray, *, central: bool = False) -> np.ndarray:
+        """Finite-difference Jacobian of libRoadRunner's state rates (non-hot paths only).
+
+        Steps are relative (1e-7 |x_j| forward, 1e-5 |x_j| central), with a floor
+        relative to the state's own scale so that femtolitre amounts are not
+        swamped by an absolute step."""
         n = len(x)
         jac = np.empty((len(f), n))
+        typical = float(np.mean(np.abs(x))) if n else 0.0
+        floor = 1e-6 * typical if typical > 0 else 1e-12
+        rel = 1e-5 if central else 1e-7
         for j in range(n):
-            h = 1e-7 * max(abs(x[j]), 1e-6)
+            h = rel * max(abs(x[j]), floor)
             xp = x.copy()
             xp[j] += h
             self._set_raw_state(xp)
-            jac[:, j] = (np.asarray(self._rr.getRatesOfChange()) - f) / h
+            f_plus = np.asarray(self._rr.getRatesOfChange(), dtype=float)
+            if central:
+                xp[j] = x[j] - h
+                self._set_raw_state(xp)
+                jac[:, j] = (f_plus - np.asarray(self._rr.getRatesOfChange(), dtype=float)) / (2 * h)
+            else:
+                jac[:, j] = (f_plus - f) / h
         self._set_raw_state(x)
         return jac
 
@@ -483,13 +563,54 @@ class Engine:
         """
         if self.moiety_analysis and not self.rate_rule_ids:
             return self._rr.getReducedEigenValues()
+        return self._fd_eigenvalues()
+
+    def _fd_eigenvalues(self) -> np.ndarray:
+        """Eigenvalues of the central-difference state Jacobian on the stoichiometric subspace."""
         x = self._raw_state()
         f = np.asarray(self._rr.getRatesOfChange(), dtype=float)
         if len(x) == 0:
             return np.zeros(0, dtype=complex)
-        jac = self._raw_jacobian(x, f)
+        jac = self._raw_jacobian(x, f, central=True)
         q = self._dynamic_basis()
         return np.linalg.eigvals(q.T @ jac @ q) if q.shape[1] else np.zeros(0, dtype=complex)
+
+    def _stoichiometric_split(self) -> tuple[np.ndarray, np.ndarray]:
+        """Orthonormal bases of range(N) and of its complement, the conservation laws,
+        for the species in the raw state (unreduced engines). Cached: N is fixed."""
+        if getattr(self, "_split", None) is None:
+            species_state = self._state_ids[: len(self._state_ids) - len(self.rate_rule_ids)]
+            n = len(species_state)
+            if not self.reaction_ids:
+                n_mat = np.zeros((n, 0))  # libRoadRunner has no matrix to give
+            else:
+                stoich = self._rr.getFullStoichiometryMatrix()
+                rows = {r: i for i, r in enumerate(stoich.rownames)}
+                n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :]
+            if n_mat.size == 0 or not np.any(n_mat):
+                self._split = (np.zeros((n, 0)), np.eye(n))
+            else:
+                u, sv, _ = np.linalg.svd(n_mat)
+                rank = int(np.sum(sv > sv[0] * 1e-10))
+                self._split = (u[:, :rank], u[:, rank:])
+        return self._split
+
+    def _project_to_totals(self, origin: tuple[np.ndarray, np.ndarray]) -> None:
+        """Put an unreduced state back on the conserved totals of ``origin``.
+
+        A time course conserves totals only to the integrator's tolerance; with
+        C the conservation laws (rows), x <- x - C^T C (x - x0) removes the drift
+        (C has orthonormal rows)."""
+        if self.moiety_analysis or not len(self._state_species):
+            return
+        _, laws = self._stoichiometric_split()
+        if laws.shape[1] == 0:
+            return
+        n_species = len(self._state_species)
+        x = self._raw_state()
+        x0 = origin[0][self._state_species]
+        x[:n_species] -= laws @ (laws.T @ (x[:n_species] - x0))
+        self._set_raw_state(x)
 
     def _dynamic_basis(self) -> np.ndarray:
         """Orthonormal basis of the directions the raw state can move in."""
@@ -500,17 +621,7 @@ class Engine:
         if self.moiety_analysis:
             basis_species = np.eye(len(species_state))  # already independent
         else:
-            if not self.reaction_ids:
-                n_mat = np.zeros((len(species_state), 0))  # libRoadRunner has no matrix to give
-            else:
-                stoich = self._rr.getFullStoichiometryMatrix()
-                rows = {r: i for i, r in enumerate(stoich.rownames)}
-                n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :]
-            if n_mat.size == 0:
-                basis_species = np.zeros((len(species_state), 0))
-            else:
-                u, s, _ = np.linalg.svd(n_mat)
-                basis_species = u[:, : int(np.sum(s > s[0] * 1e-10))] if s.size and s[0] > 0 else u[:, :0]
+            basis_species = self._stoichiometric_split()[0]
         q = np.zeros((len(self._state_ids), basis_species.shape[1] + n_rr))
         q[: len(species_state), : basis_species.shape[1]] = basis_species
         q[len(species_state) :, basis_species.shape[1] :] = np.eye(n_rr)
@@ -536,10 +647,13 @@ class Engine:
             Raise :class:`SteadyStateError` unless the result is a stable steady state.
 
         Methods are tried in order, each from the start state, until the residual
-        test ``norm(F) <= atol + rtol * norm(x)`` passes: Newton (NLEQ2);
-        presimulation to each of ``presimulation_times`` then Newton; relaxation
-        by time course, polished by Newton. Models with rate rules go straight
-        to relaxation and a state-space Newton (NLEQ2 ignores rate rules).
+        test ``norm(F) <= atol + rtol * norm(x)`` passes (x in concentrations, no
+        concentration below ``-tol``): Newton (NLEQ2); presimulation to each of
+        ``presimulation_times`` then Newton; relaxation by time course, polished
+        by a state-space Newton. Models with rate rules go straight to
+        relaxation (NLEQ2 ignores rate rules), and so do models whose rates
+        depend on ``time`` (NLEQ2 evaluates them at t = 0), after a time course
+        to the last presimulation time: their steady state is the long-time limit.
         Stability comes from the eigenvalues of the reduced Jacobian. When no
         method succeeds, the state returns to where the solve started.
         """
@@ -559,8 +673,8 @@ class Engine:
             return self._finish(result, throw)
         origin = self._snapshot()
         reasons: list[str] = []
-        tol = self._tolerance(opts)
-        if not self.rate_rule_ids:
+        # NLEQ2 ignores rate rules and evaluates `time` at 0: both go to relaxation.
+        if not self.rate_rule_ids and not self.time_dependent:
             err = self._newton()
             if err is None and self._converged(opts):
                 return self._finish(self._result(None, Method.NEWTON, 1, start, opts, "Newton converged"), throw)
@@ -580,9 +694,17 @@ class Engine:
                     )
                 reasons.append(f"presimulation to {t:g}: {err or 'residual above tolerance'}")
             self._restore(origin)
-        relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3)
+        if self.time_dependent:
+            # Follow the forcing past its switching times before judging convergence.
+            try:
+                self._rr.simulate(0.0, opts.presimulation_times[-1], 2)
+            except RuntimeError as exc:
+                reasons.append(f"presimulation: integrator: {exc}")
+        relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3,
+                             restart_time=not self.time_dependent)
         if relaxed.ended_by != "failed":
-            _, iters = self._state_newton(tol)
+            self._project_to_totals(origin)
+            _, iters = self._state_newton(opts)
             if self._converged(opts):
                 return self._finish(
                     self._result(None, Method.RELAXATION, iters, start, opts,
@@ -590,12 +712,48 @@ class Engine:
                     throw,
                 )
         reasons.append(f"relaxation: {relaxed.ended_by} {relaxed.message}".strip())
-        self._restore(origin)  # a failed solve leaves the engine where it started
+        self._restore(origin)
+        if self.moiety_analysis:
+            solved = self._solve_unreduced(opts, reasons)
+            if solved is not None:
+                return self._finish(self._result(None, solved.method, solved.iterations, start, opts,
+                                                 f"moiety-reduced routes failed; solved without moiety analysis "
+                                                 f"({solved.method.value}), checked on the reduced model"), throw)
+            self._restore(origin)  # a failed solve leaves the engine where it started
         result = self._result(
             Status.NOT_CONVERGED, Method.NONE, 0, start, opts,
             "no method reached norm(F) <= atol + rtol*norm(x): " + "; ".join(reasons),
         )
         return self._finish(result, throw)
+
+    def _solve_unreduced(self, opts: SteadyStateOptions, reasons: list[str]) -> SteadyStateResult | None:
+        """Last resort: solve on a twin compiled without moiety analysis, then copy the answer back.
+
+        With femtolitre compartments the reduced system (dependent species as a
+        total minus others) can defeat CVODE where the unreduced one does not
+        (BIOMD0000000183). The twin is compiled once, on first need.
+        """
+        if self._twin is None:
+            self._twin = Engine(self.model, options=self.options, conserved_moiety_analysis=False)
+        twin = self._twin
+        writable = [p for p in self.parameter_ids + self.compartment_ids + self.boundary_ids if p not in self._fixed]
+        twin.set_values({p: self._rr.getValue(p) for p in writable})
+        amounts = self.amounts()
+        twin._write_amounts(np.array([amounts[s] for s in twin.floating_ids]))
+        for sid in self.rate_rule_ids:
+            twin._rr.setValue(sid, self._rr.getValue(sid))
+        twin._m.setTime(0.0)
+        result = twin.steady_state(options=dataclasses.replace(opts, stability=False))
+        if not result.converged:
+            reasons.append(f"unreduced twin: {result.message}")
+            return None
+        self._write_amounts(np.array([result.amounts[s] for s in self.floating_ids]))
+        for sid in self.rate_rule_ids:
+            self._rr.setValue(sid, result.values[sid])
+        if not self._converged(opts):
+            reasons.append("unreduced twin converged, but the reduced model does not pass the residual test there")
+            return None
+        return result
 
     def _classify(self, eig: np.ndarray, opts: SteadyStateOptions) -> Status:
         if eig.size == 0:
@@ -615,6 +773,14 @@ class Engine:
             if opts.stability:
                 eig = self.eigenvalues()
                 status = self._classify(eig, opts)
+                if status is not Status.STABLE and self.moiety_analysis and not self.rate_rule_ids:
+                    # libRoadRunner's analytic reduced Jacobian is wrong on some models
+                    # (BIOMD0000000628); confirm a non-stable verdict by central differences.
+                    fd = self._fd_eigenvalues()
+                    if self._classify(fd, opts) is not status:
+                        eig, status = fd, self._classify(fd, opts)
+                        message += ("; libRoadRunner's reduced Jacobian disagreed with central finite "
+                                    "differences, eigenvalues from the latter")
             else:
                 status = Status.STABLE
                 message += " (stability not checked)"
