@@ -1,5 +1,15 @@
 """epl_sysbio.analysis: steady-state analyses and the paper reproductions."""
 
+from epl_sysbio.analysis.correspondence import (
+    BatchLoss,
+    MutationEnsemble,
+    TanhNetwork,
+    delta,
+    gradient_descent,
+    mutation_step,
+    run_conditioned_mutation,
+    time_matched_sigma,
+)
 from epl_sysbio.analysis.edge_of_chaos import (
     LangevinOptions,
     LangevinResult,
@@ -21,6 +31,16 @@ from epl_sysbio.analysis.edge_of_chaos import (
 )
 
 __all__ = [
+    # correspondence
+    "BatchLoss",
+    "MutationEnsemble",
+    "TanhNetwork",
+    "delta",
+    "gradient_descent",
+    "mutation_step",
+    "run_conditioned_mutation",
+    "time_matched_sigma",
+    # edge_of_chaos
     "LangevinOptions",
     "LangevinResult",
     "MeanFieldSolution",
