@@ -140,3 +140,23 @@ def test_tanh_network_gradient_matches_finite_differences() -> None:
     np.testing.assert_allclose(net.gradient(p), fd, atol=1e-8)
     np.testing.assert_allclose(net.gradient(p[0]), fd[0], atol=1e-8)
     assert net.loss(p).shape == (3,)
+
+
+def test_script_quick_run(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "analysis" / "neuroevolution_vs_gd.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=True, timeout=600)
+    headline = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in ("acceptance_rate", "drift_rel_error", "delta_final_by_lambda"):
+        assert key in headline
+    assert headline["acceptance_rate"] == pytest.approx(0.5, abs=0.05)  # 4000 proposals
+    assert set(headline["delta_final_by_lambda"]) == {"0.4", "0.2", "0.1"}
+    assert headline["molecular_loss_final_gd"] < headline["molecular_loss_start"]
+    for name in ("correspondence.png", "delta_vs_n.png", "molecular.png",
+                 "delta_by_lambda.csv", "delta_vs_n.csv", "molecular.csv"):
+        assert (tmp_path / name).stat().st_size > 0

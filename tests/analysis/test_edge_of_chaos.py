@@ -144,3 +144,23 @@ def test_langevin_energy_per_neuron_is_equipartition(g: float) -> None:
         # Equipartition: <E>/N = 1/(2 beta). Measured spread between 4 chains
         # is about 2 %; the claim under test is 10 %.
         assert res.energy_per_neuron * 2 * beta == pytest.approx(1.0, rel=0.1)
+
+
+def test_script_quick_run(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "analysis" / "edge_of_chaos.py"
+    proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, check=True, timeout=600)
+    headline = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(headline["transition_g"]) == {"0.0", "0.2", "0.5"}
+    assert headline["C_g1.2_gamma0"] == pytest.approx(0.175, abs=0.005)
+    assert headline["C_g0.8_gamma0.5"] == pytest.approx(0.18, abs=0.01)
+    assert headline["R_peak"]["0.5"]["R"] == pytest.approx(1.5, abs=1e-6)
+    assert set(headline["energy_per_neuron"]) == {"100.0", "1000.0", "10000.0"}
+    for name in ("phase_diagram.png", "order_parameters.png", "langevin.png",
+                 "phase_diagram.csv", "transitions.csv", "langevin.csv"):
+        assert (tmp_path / name).stat().st_size > 0
