@@ -18,8 +18,6 @@ and prints one JSON line of headline figures as its last line.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -29,6 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _script import parse_args, write_csv  # noqa: E402  (sibling module)
 from rich.progress import Progress  # noqa: E402
 
 from epl_sysbio.analysis import (  # noqa: E402
@@ -50,11 +49,6 @@ BETAS = (1e2, 1e3, 1e4)
 LANGEVIN_GAINS = (0.8, 1.2)
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def phase_diagram(cfg: dict, progress: Progress) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -280,12 +274,7 @@ QUICK = dict(phase_g=10, phase_gamma=5, n_transition=300, draws=2, scan_points=6
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--quick", action="store_true", help="small fast smoke run")
-    parser.add_argument("--seed", type=int, default=0, help="seed of numpy.random.default_rng")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = parse_args(__doc__.splitlines()[0], argv)
     cfg = QUICK if args.quick else FULL
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()

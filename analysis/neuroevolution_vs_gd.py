@@ -24,8 +24,6 @@ Writes CSV and PNG into --out and prints one JSON line of headline figures last.
 
 from __future__ import annotations
 
-import argparse
-import csv
 import json
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from _script import parse_args, write_csv  # noqa: E402  (sibling module)
 from rich.progress import Progress  # noqa: E402
 
 from epl_sysbio.analysis import (  # noqa: E402
@@ -49,11 +48,6 @@ from epl_sysbio.analysis import (  # noqa: E402
 LAMBDAS = (0.4, 0.2, 0.1)
 
 
-def write_csv(path: Path, header: list[str], rows) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
 
 
 def sine_network(width: int, n_points: int) -> TanhNetwork:
@@ -335,13 +329,12 @@ def plot_molecular(out: Path, exp3: dict) -> None:
     ens, gd, t = exp3["ens"], exp3["gd"], exp3["gd_steps"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     ax = axes[0]
-    from_names = ("kcat1", "Km1", "kcat2", "Km2", "kon", "koff")
-    for i, name in enumerate(from_names):
-        ax.plot(t, ens.mean[:, i], color=f"C{i}", lw=2, label=f"log {name}: mean")
-        ax.plot(t, gd[:, i], "k--", lw=1)
+    for i, name in enumerate(RATE_IDS):
+        ax.plot(t, ens.mean[:, i] - gd[0, i], color=f"C{i}", lw=2, label=f"{name}: mean")
+        ax.plot(t, gd[:, i] - gd[0, i], "k--", lw=1)
     ax.plot([], [], "k--", label="clipped GD (finite differences)")
     ax.set_xlabel("time in gradient steps")
-    ax.set_ylabel("log rate constant")
+    ax.set_ylabel(r"change of log rate constant, $\theta_i(t)-\theta_i(0)$")
     ax.set_title(f"(3) molecular equilibrium layer, mean of {ens.final.shape[0]} trajectories")
     ax.legend(fontsize=7, ncol=2)
     ax = axes[1]
@@ -365,12 +358,7 @@ QUICK = dict(n1=100, steps1=40, record1=10, one_step=5_000,
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--quick", action="store_true", help="small fast smoke run")
-    parser.add_argument("--seed", type=int, default=0, help="seed of numpy.random.default_rng")
-    args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = parse_args(__doc__.splitlines()[0], argv)
     cfg = QUICK if args.quick else FULL
     rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
