@@ -47,6 +47,7 @@ from epl_sysbio.errors import EplSysbioError  # noqa: E402
 GAMMAS = (0.0, 0.2, 0.5)
 BETAS = (1e2, 1e3, 1e4)
 LANGEVIN_GAINS = (0.8, 1.2)
+FIXED_POINT_ENERGY = 1e-12  # E/N below which a minimum of E counts as a fixed point
 
 
 
@@ -184,11 +185,18 @@ def plot_order_parameters(out: Path, curves, points) -> None:
         axes[0].plot(cur["g"], cur["C_cavity"], color=col, ls=":", lw=1)
         axes[1].plot(cur["g"], cur["R"], color=col, label=rf"mean field, $\gamma$={gamma}")
         axes[1].axvline(1 / (1 + gamma), color=col, lw=0.6, ls="--")
+        # A minimum with E/N >= 1e-12 (L-BFGS stopped at its iteration cap) is a
+        # slow point, not a fixed point: drawn hollow, and its R (near-singular
+        # I - J D) is not drawn.
         pts = [p for p in points if p["gamma"] == gamma]
-        axes[0].plot([p["g"] for p in pts], [p["C"] for p in pts], "o", color=col, mec="k",
+        good = [p for p in pts if p["energy_per_neuron"] < FIXED_POINT_ENERGY]
+        slow = [p for p in pts if p["energy_per_neuron"] >= FIXED_POINT_ENERGY]
+        axes[0].plot([p["g"] for p in good], [p["C"] for p in good], "o", color=col, mec="k",
                      label=rf"fixed points (E minimisation), $\gamma$={gamma}")
-        good = [p for p in pts if p["energy_per_neuron"] < 1e-12 and p["R"] < 10]
-        axes[1].plot([p["g"] for p in good], [p["R"] for p in good], "o", color=col, mec="k")
+        axes[0].plot([p["g"] for p in slow], [p["C"] for p in slow], "o", mfc="none", mec=col)
+        axes[1].plot([p["g"] for p in good], [p["R"] for p in good], "o", color=col, mec="k",
+                     label=rf"fixed points, $\gamma$={gamma}")
+    axes[0].plot([], [], "o", mfc="none", mec="k", label="slow points (E/N > 1e-12)")
     axes[0].set_xlabel("gain g")
     axes[0].set_ylabel(r"$C = \langle \tanh^2 x\rangle$")
     axes[0].set_title("order parameter (dotted: exact-cavity response form)")
@@ -224,7 +232,7 @@ def plot_decay_rates(out: Path, rows, n: int) -> None:
 
 
 def plot_spectrum(out: Path, rng: np.random.Generator, n: int) -> None:
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(7, 3.8))
     g, gamma = 0.8, 0.5
     ev = np.linalg.eigvals(coupling_matrix(n, g, gamma, rng)) - 1.0
     ax.plot(ev.real, ev.imag, ".", ms=2, label=f"eigenvalues, N = {n}")
