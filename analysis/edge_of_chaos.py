@@ -27,7 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _script import parse_args, write_csv  # noqa: E402  (sibling module)
+from _script import save_figure, start_run, write_csv  # noqa: E402  (sibling module)
 from rich.progress import Progress  # noqa: E402
 
 from epl_sysbio.analysis import (  # noqa: E402
@@ -171,9 +171,7 @@ def plot_phase_diagram(out: Path, gains, gammas, c, summary, n: int) -> None:
     ax.set_title(r"Edge of chaos of $\dot x = -x + J\tanh x$" "\n"
                  r"C = 0 left of the line (x = 0 stable), C > 0 right of it")
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "phase_diagram.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "phase_diagram.png", dpi=110)
 
 
 def plot_order_parameters(out: Path, curves, points) -> None:
@@ -205,9 +203,7 @@ def plot_order_parameters(out: Path, curves, points) -> None:
     axes[1].set_title(r"response peaks at $1+\gamma$ at $g_c = 1/(1+\gamma)$ (dashed)")
     axes[0].legend(fontsize=7)
     axes[1].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "order_parameters.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "order_parameters.png", dpi=110)
 
 
 def plot_decay_rates(out: Path, rows, n: int) -> None:
@@ -226,9 +222,7 @@ def plot_decay_rates(out: Path, rows, n: int) -> None:
     ax.set_title(f"direct simulation, N = {n}: rate < 0 decays to 0, = 0 persists\n"
                  "thin lines: fitted transition per draw; dashed: 1/(1+gamma)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "decay_rates.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "decay_rates.png", dpi=110)
 
 
 def plot_spectrum(out: Path, rng: np.random.Generator, n: int) -> None:
@@ -246,9 +240,7 @@ def plot_spectrum(out: Path, rng: np.random.Generator, n: int) -> None:
     ax.set_title(rf"Jacobian $-I+J$ at x = 0, g = {g}, $\gamma$ = {gamma}" "\n"
                  rf"real edge g(1+$\gamma$)-1 = {g * (1 + gamma) - 1:.2f}")
     ax.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
-    fig.savefig(out / "spectrum.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "spectrum.png", dpi=110)
 
 
 def plot_langevin(out: Path, rows) -> None:
@@ -267,9 +259,7 @@ def plot_langevin(out: Path, rows) -> None:
     ax.set_ylabel(r"$2\beta\,\langle E\rangle/N$")
     ax.set_title(r"Langevin sampling of $\exp(-\beta E)$, $E = |F(x)|^2/2$, $\gamma = 0$")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "langevin.png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, out / "langevin.png", dpi=110)
 
 
 FULL = dict(phase_g=37, phase_gamma=17, n_transition=1000, draws=4, scan_points=11,
@@ -282,9 +272,7 @@ QUICK = dict(phase_g=10, phase_gamma=5, n_transition=300, draws=2, scan_points=6
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    cfg = QUICK if args.quick else FULL
-    rng = np.random.default_rng(args.seed)
+    args, cfg, rng = start_run(__doc__.splitlines()[0], argv, FULL, QUICK)
     start = time.perf_counter()
 
     with Progress(transient=True) as progress:

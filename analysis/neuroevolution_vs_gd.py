@@ -33,7 +33,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from _script import parse_args, write_csv  # noqa: E402  (sibling module)
+from _script import save_figure, start_run, write_csv  # noqa: E402  (sibling module)
 from rich.progress import Progress  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
@@ -305,9 +305,7 @@ def plot_correspondence(out: Path, exp1: dict) -> None:
     ax.set_ylabel(r"$\Delta(t)$ = mean$_i\,(x_{GD,i} - \langle x_i\rangle)^2$")
     ax.set_title(r"$\Delta(t)$ shrinks with $\lambda$ (mutation scale $\sigma=\sqrt{2\pi}\lambda\alpha$)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "correspondence.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out / "correspondence.png", dpi=100)
 
 
 def plot_delta_vs_n(out: Path, exp2: dict) -> None:
@@ -330,9 +328,7 @@ def plot_delta_vs_n(out: Path, exp2: dict) -> None:
     ax.set_title(rf"(2) $\beta$ = 1000, 1-256-1 tanh net, {exp2['steps']} steps, "
                  r"$\alpha=10^{-4}$, $\lambda=1$")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "delta_vs_n.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out / "delta_vs_n.png", dpi=100)
 
 
 def plot_molecular(out: Path, exp3: dict) -> None:
@@ -356,9 +352,7 @@ def plot_molecular(out: Path, exp3: dict) -> None:
     ax.set_ylabel("loss / $\\Delta$")
     ax.set_title("steady-state loss on [Sp], [C] and the distance to GD")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "molecular.png", dpi=100)
-    plt.close(fig)
+    save_figure(fig, out / "molecular.png", dpi=100)
 
 
 FULL = dict(n1=1000, steps1=480, record1=10, one_step=100_000,
@@ -368,9 +362,7 @@ QUICK = dict(n1=100, steps1=40, record1=10, one_step=5_000,
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = parse_args(__doc__.splitlines()[0], argv)
-    cfg = QUICK if args.quick else FULL
-    rng = np.random.default_rng(args.seed)
+    args, cfg, rng = start_run(__doc__.splitlines()[0], argv, FULL, QUICK)
     start = time.perf_counter()
     with Progress(transient=True) as progress:
         exp1 = experiment_lambdas(cfg, rng, progress)
