@@ -508,7 +508,7 @@ def mean_field(
 
     and one of two response equations:
 
-    * ``"factorised"`` (DESIGN.md, the paper's form):
+    * ``"factorised"`` (DESIGN.md's form, the default):
       ``R = <phi'(x)> (1 + w R)``, i.e. ``R = <phi'(x)(1 + w R)>`` with ``R`` a
       constant: the average of ``phi' * dx/dh`` replaced by the product of
       averages, ``dx/dh ~ 1 + w R``.
