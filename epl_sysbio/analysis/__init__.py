@@ -1,1 +1,61 @@
-"""epl_sysbio.analysis"""
+"""epl_sysbio.analysis: steady-state analyses and the paper reproductions."""
+
+from epl_sysbio.analysis.correspondence import (
+    BatchLoss,
+    MutationEnsemble,
+    TanhNetwork,
+    delta,
+    gradient_descent,
+    mutation_step,
+    run_conditioned_mutation,
+    time_matched_sigma,
+)
+from epl_sysbio.analysis.edge_of_chaos import (
+    LangevinOptions,
+    LangevinResult,
+    MeanFieldSolution,
+    SimulationOptions,
+    TransitionEstimate,
+    coupling_matrix,
+    elliptic_spectrum_edge,
+    estimate_transition,
+    fixed_point_order_parameters,
+    langevin_speed_potential,
+    mean_field,
+    minimise_speed_potential,
+    simulate_activity,
+    spectrum_edge,
+    speed,
+    speed_potential,
+    speed_potential_gradient,
+)
+
+__all__ = [
+    # correspondence
+    "BatchLoss",
+    "MutationEnsemble",
+    "TanhNetwork",
+    "delta",
+    "gradient_descent",
+    "mutation_step",
+    "run_conditioned_mutation",
+    "time_matched_sigma",
+    # edge_of_chaos
+    "LangevinOptions",
+    "LangevinResult",
+    "MeanFieldSolution",
+    "SimulationOptions",
+    "TransitionEstimate",
+    "coupling_matrix",
+    "elliptic_spectrum_edge",
+    "estimate_transition",
+    "fixed_point_order_parameters",
+    "langevin_speed_potential",
+    "mean_field",
+    "minimise_speed_potential",
+    "simulate_activity",
+    "spectrum_edge",
+    "speed",
+    "speed_potential",
+    "speed_potential_gradient",
+]
