@@ -37,3 +37,26 @@ def test_tellurium_model_goes_in(sbml_models_dir):
     rr.simulate(0, 3, 10)  # current state differs from the initial one
     model = Model.from_roadrunner(rr)
     assert Engine(model).steady_state().stable
+
+
+def test_math_inspection_survives_tellurium_import():
+    """Importing tellurium loads a second SWIG runtime, after which libsbml's
+    ASTNode.getType() returns enum pointers; the model's math inspection must not
+    depend on it (it once silently lost the time dependence of BIOMD0000000853)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import tellurium as te\n"
+        "te.loada('model m\\n A -> B; k*A\\n k=1; A=1\\nend')\n"
+        "from epl_sysbio import Model\n"
+        "m = Model.from_antimony('model m\\n A -> B; k*A*(1 + sin(time))\\n k=1; A=1\\nend')\n"
+        "assert m.uses_time\n"
+        "m.add_species('E', m.compartment_ids[0], initial_amount=1.0)\n"
+        "m.add_reaction('J2', ['B'], ['A'], 'kb*B*E', parameters={'kb': 0.1})\n"
+        "r = m.sbml_model.getReaction('J2')\n"
+        "assert [r.getModifier(i).getSpecies() for i in range(r.getNumModifiers())] == ['E']\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]

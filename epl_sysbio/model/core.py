@@ -485,21 +485,20 @@ def _math_names(ast: libsbml.ASTNode | None) -> set[str]:
     stack = [ast] if ast is not None else []
     while stack:
         node = stack.pop()
-        if node.isName() or node.getType() == libsbml.AST_FUNCTION:
-            if node.getName():
-                names.add(node.getName())
+        # No getType() comparisons: once tellurium is imported, a second SWIG runtime makes
+        # libsbml return enum pointers there, and the comparison silently fails.
+        if (node.isName() or node.isUserFunction()) and node.getName():
+            names.add(node.getName())
         stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
     return names
 
 
+_TIME_CSYMBOL = "http://www.sbml.org/sbml/symbols/time"
+
+
 def _math_uses_time(ast: libsbml.ASTNode) -> bool:
-    stack = [ast]
-    while stack:
-        node = stack.pop()
-        if node.getType() == libsbml.AST_NAME_TIME:
-            return True
-        stack.extend(node.getChild(i) for i in range(node.getNumChildren()))
-    return False
+    # Read the MathML, not ASTNode.getType(): see _math_names.
+    return _TIME_CSYMBOL in (libsbml.writeMathMLToString(ast) or "")
 
 
 def _math_uses(ast: libsbml.ASTNode | None, sid: str) -> bool:
