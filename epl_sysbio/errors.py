@@ -8,6 +8,7 @@ value received and what to do.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "CheckpointError",
     "invalid_parameter_message",
     "format_ids",
+    "checked_number",
 ]
 
 
@@ -85,3 +87,21 @@ def invalid_parameter_message(owner: str, name: str, constraint: str, got: objec
     "The 'rtol' parameter of SteadyStateOptions must be a float in (0, inf). Got -1.0 instead."
     """
     return f"The {name!r} parameter of {owner} must be {constraint}. Got {got!r} instead."
+
+
+def checked_number(model: str, sid: str, value: object, *, nonnegative: bool) -> float:
+    """``value`` as a finite float, else :class:`InvalidValueError` naming the model and id.
+
+    ``nonnegative`` is for amounts, concentrations and sizes.
+    """
+    try:
+        v = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InvalidValueError(f"Model {model!r}: value for {sid!r} must be a number. Got {value!r} instead.") from None
+    if not math.isfinite(v):
+        raise InvalidValueError(f"Model {model!r}: value for {sid!r} must be finite. Got {value!r} instead.")
+    if nonnegative and v < 0:
+        raise InvalidValueError(
+            f"Model {model!r}: {sid!r} is an amount, concentration or size and must be >= 0. Got {v!r} instead."
+        )
+    return v

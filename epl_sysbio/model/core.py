@@ -7,7 +7,6 @@ constructor per source.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -20,7 +19,7 @@ from epl_sysbio.errors import (
     ModelLoadError,
     ModelValidationError,
     UnknownIdError,
-    UnsupportedModelError,
+    checked_number,
     format_ids,
 )
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
@@ -45,21 +44,6 @@ def _read_file(path: str | os.PathLike) -> tuple[str, str]:
     if not text.strip():
         raise ModelLoadError(f"{p}: the file is empty. Give a file holding an SBML or Antimony model.")
     return text, str(p)
-
-
-def _finite(owner: str, sid: str, value: object, *, nonnegative: bool) -> float:
-    try:
-        v = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise InvalidValueError(f"{owner}: value for {sid!r} must be a number. Got {value!r} instead.") from None
-    if not math.isfinite(v):
-        raise InvalidValueError(f"{owner}: value for {sid!r} must be finite. Got {value!r} instead.")
-    if nonnegative and v < 0:
-        raise InvalidValueError(
-            f"{owner}: value for {sid!r} must be >= 0 (it is an amount, concentration or size). "
-            f"Got {v!r} instead."
-        )
-    return v
 
 
 class Model:
@@ -288,7 +272,7 @@ class Model:
                     f"Model {self.id!r}: {sid!r} is defined by an initial assignment or rule, so a set "
                     "value would be overridden. Edit that assignment or rule instead."
                 )
-            checked[sid] = (el, kind, _finite(f"Model {self.id!r}", sid, value, nonnegative=kind != libsbml.SBML_PARAMETER))
+            checked[sid] = (el, kind, checked_number(self.id, sid, value, nonnegative=kind != libsbml.SBML_PARAMETER))
         for sid, (el, kind, v) in checked.items():
             if kind == libsbml.SBML_PARAMETER:
                 el.setValue(v)
@@ -350,16 +334,16 @@ class Model:
         sp.setConstant(constant)
         sp.setHasOnlySubstanceUnits(False)
         if initial_amount is not None:
-            sp.setInitialAmount(_finite(self.id, sid, initial_amount, nonnegative=True))
+            sp.setInitialAmount(checked_number(self.id, sid, initial_amount, nonnegative=True))
         else:
-            sp.setInitialConcentration(_finite(self.id, sid, initial_concentration, nonnegative=True))
+            sp.setInitialConcentration(checked_number(self.id, sid, initial_concentration, nonnegative=True))
 
     def add_parameter(self, sid: str, value: float, *, constant: bool = True) -> None:
         """Add a global parameter."""
         self._new_id(sid)
         p = self.sbml_model.createParameter()
         p.setId(sid)
-        p.setValue(_finite(self.id, sid, value, nonnegative=False))
+        p.setValue(checked_number(self.id, sid, value, nonnegative=False))
         p.setConstant(constant)
 
     def add_reaction(

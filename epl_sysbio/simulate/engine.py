@@ -35,6 +35,7 @@ from epl_sysbio.errors import (
     ModelLoadError,
     SteadyStateError,
     UnknownIdError,
+    checked_number,
     format_ids,
 )
 from epl_sysbio.model import Model
@@ -281,19 +282,6 @@ class Engine:
                 "'[id]' (concentration), a parameter or a compartment id."
             )
 
-    def _check_number(self, sid: str, value: object, *, nonnegative: bool) -> float:
-        try:
-            v = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise InvalidValueError(f"Model {self.model.id!r}: value for {sid!r} must be a number. Got {value!r}.") from None
-        if not math.isfinite(v):
-            raise InvalidValueError(f"Model {self.model.id!r}: value for {sid!r} must be finite. Got {value!r}.")
-        if nonnegative and v < 0:
-            raise InvalidValueError(
-                f"Model {self.model.id!r}: {sid!r} is an amount, concentration or volume and must be >= 0. Got {v!r}."
-            )
-        return v
-
     def _write_amounts(self, amounts: np.ndarray) -> None:
         """Write all floating species amounts; conserved totals follow (see module doc)."""
         m = self._m
@@ -332,7 +320,7 @@ class Engine:
             )
         current = self._m.getFloatingSpeciesAmounts()
         for sid, value in amounts.items():
-            v = self._check_number(sid, value, nonnegative=not add)
+            v = checked_number(self.model_id, sid, value, nonnegative=not add)
             i = self._float_index[sid]
             current[i] = current[i] + v if add else v
             if current[i] < 0:
@@ -353,7 +341,7 @@ class Engine:
         for sid, value in values.items():
             base = _conc_id(sid) or sid
             species_like = base in self._float_index or base in self.boundary_ids or base in self.compartment_ids
-            v = self._check_number(sid, value, nonnegative=species_like)
+            v = checked_number(self.model_id, sid, value, nonnegative=species_like)
             if base in self._float_index:
                 if _conc_id(sid):
                     vols = self._m.getCompartmentVolumes() if vols is None else vols
