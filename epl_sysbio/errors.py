@@ -25,6 +25,7 @@ __all__ = [
     "invalid_parameter_message",
     "format_ids",
     "checked_number",
+    "check_parameter",
 ]
 
 
@@ -105,3 +106,11 @@ def checked_number(model: str, sid: str, value: object, *, nonnegative: bool) ->
             f"Model {model!r}: {sid!r} is an amount, concentration or size and must be >= 0. Got {v!r} instead."
         )
     return v
+
+
+def check_parameter(
+    owner: str, name: str, ok: bool, constraint: str, got: object, *, error: type[EplSysbioError] = InvalidValueError
+) -> None:
+    """Raise ``error`` with :func:`invalid_parameter_message` unless ``ok``."""
+    if not ok:
+        raise error(invalid_parameter_message(owner, name, constraint, got))

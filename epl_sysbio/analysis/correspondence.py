@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import check_parameter as _check
 
 __all__ = [
     "BatchLoss",
@@ -51,11 +51,6 @@ __all__ = [
 
 BatchLoss = Callable[[np.ndarray], np.ndarray]
 """``(n, d) -> (n,)``: the loss of each row of parameters."""
-
-
-def _check(owner: str, name: str, ok: bool, constraint: str, got: object) -> None:
-    if not ok:
-        raise InvalidValueError(invalid_parameter_message(owner, name, constraint, got))
 
 
 def _check_beta(owner: str, beta: float) -> None:

@@ -31,7 +31,8 @@ from typing import Literal
 import numpy as np
 from scipy.optimize import brentq, minimize
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import InvalidValueError
+from epl_sysbio.errors import check_parameter as _check
 
 __all__ = [
     "coupling_matrix",
@@ -52,11 +53,6 @@ __all__ = [
     "elliptic_spectrum_edge",
     "fixed_point_order_parameters",
 ]
-
-
-def _check(owner: str, name: str, ok: bool, constraint: str, got: object) -> None:
-    if not ok:
-        raise InvalidValueError(invalid_parameter_message(owner, name, constraint, got))
 
 
 # --------------------------------------------------------------------------- couplings

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from epl_sysbio.errors import ConfigError, invalid_parameter_message
+from epl_sysbio.errors import ConfigError, check_parameter
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -41,9 +42,7 @@ ACTIVATION_NAMES = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity", "relu"
 EXECUTORS = ("serial", "processes", "dask")
 
 
-def _check(owner: str, name: str, ok: bool, constraint: str, got: object) -> None:
-    if not ok:
-        raise ConfigError(invalid_parameter_message(owner, name, constraint, got))
+_check = functools.partial(check_parameter, error=ConfigError)
 
 
 def _is_real(x: object) -> bool:
