@@ -39,6 +39,7 @@ from epl_sysbio.errors import (
     format_ids,
 )
 from epl_sysbio.model import Model
+from epl_sysbio.simulate.numerics import classify_eigenvalues, finite_difference_jacobian, range_and_null_space
 from epl_sysbio.simulate.results import (
     BatchResult,
     Method,
@@ -91,6 +92,7 @@ class Engine:
         self.options = options or SteadyStateOptions()
         self.notes: list[str] = []
         self._twin: Engine | None = None
+        self._split: tuple[np.ndarray, np.ndarray] | None = None
         if ignore_events and model.event_ids:
             self.notes.append(f"events {format_ids(model.event_ids)} removed: solving the event-free ODE")
             model = model.copy()
@@ -516,30 +518,10 @@ class Engine:
             self._rr.setValue(sid, float(v))
 
     def _raw_jacobian(self, x: np.ndarray, f: np.ndarray, *, central: bool = False) -> np.ndarray:
-        """Finite-difference Jacobian of libRoadRunner's state rates (non-hot paths only).
-
-        Steps are relative (1e-7 |x_j| forward, 1e-5 |x_j| central), with a floor
-        relative to the state's own scale so that femtolitre amounts are not
-        swamped by an absolute step."""
-        n = len(x)
-        jac = np.empty((len(f), n))
-        typical = float(np.mean(np.abs(x))) if n else 0.0
-        floor = 1e-6 * typical if typical > 0 else 1e-12
-        rel = 1e-5 if central else 1e-7
-        for j in range(n):
-            h = rel * max(abs(x[j]), floor)
-            xp = x.copy()
-            xp[j] += h
-            self._set_raw_state(xp)
-            f_plus = np.asarray(self._rr.getRatesOfChange(), dtype=float)
-            if central:
-                xp[j] = x[j] - h
-                self._set_raw_state(xp)
-                jac[:, j] = (f_plus - np.asarray(self._rr.getRatesOfChange(), dtype=float)) / (2 * h)
-            else:
-                jac[:, j] = (f_plus - f) / h
-        self._set_raw_state(x)
-        return jac
+        """Finite-difference Jacobian of libRoadRunner's raw state rates (non-hot paths only)."""
+        return finite_difference_jacobian(
+            x, f, self._set_raw_state, lambda: np.asarray(self._rr.getRatesOfChange(), dtype=float), central=central
+        )
 
     def eigenvalues(self) -> np.ndarray:
         """Eigenvalues of the reduced Jacobian at the current state.
@@ -566,21 +548,15 @@ class Engine:
     def _stoichiometric_split(self) -> tuple[np.ndarray, np.ndarray]:
         """Orthonormal bases of range(N) and of its complement, the conservation laws,
         for the species in the raw state (unreduced engines). Cached: N is fixed."""
-        if getattr(self, "_split", None) is None:
+        if self._split is None:
             species_state = self._state_ids[: len(self._state_ids) - len(self.rate_rule_ids)]
-            n = len(species_state)
             if not self.reaction_ids:
-                n_mat = np.zeros((n, 0))  # libRoadRunner has no matrix to give
+                n_mat = np.zeros((len(species_state), 0))  # libRoadRunner has no matrix to give
             else:
                 stoich = self._rr.getFullStoichiometryMatrix()
                 rows = {r: i for i, r in enumerate(stoich.rownames)}
                 n_mat = np.asarray(stoich)[[rows[s] for s in species_state], :]
-            if n_mat.size == 0 or not np.any(n_mat):
-                self._split = (np.zeros((n, 0)), np.eye(n))
-            else:
-                u, sv, _ = np.linalg.svd(n_mat)
-                rank = int(np.sum(sv > sv[0] * 1e-10))
-                self._split = (u[:, :rank], u[:, rank:])
+            self._split = range_and_null_space(n_mat)
         return self._split
 
     def _project_to_totals(self, origin: tuple[np.ndarray, np.ndarray]) -> None:
@@ -743,30 +719,19 @@ class Engine:
             return None
         return result
 
-    def _classify(self, eig: np.ndarray, opts: SteadyStateOptions) -> Status:
-        if eig.size == 0:
-            return Status.STABLE
-        scale = max(1.0, float(np.abs(eig).max()))
-        top = float(eig.real.max())
-        if top > opts.eigen_rtol * scale:
-            return Status.UNSTABLE
-        if top < -opts.eigen_rtol * scale:
-            return Status.STABLE
-        return Status.MARGINAL
-
     def _result(self, status, method, iterations, start, opts, message) -> SteadyStateResult:
         m = self._m
         eig = None
         if status is None:
             if opts.stability:
                 eig = self.eigenvalues()
-                status = self._classify(eig, opts)
+                status = classify_eigenvalues(eig, opts.eigen_rtol)
                 if status is not Status.STABLE and self.moiety_analysis and not self.rate_rule_ids:
                     # libRoadRunner's analytic reduced Jacobian is wrong on some models
                     # (BIOMD0000000628); confirm a non-stable verdict by central differences.
                     fd = self._fd_eigenvalues()
-                    if self._classify(fd, opts) is not status:
-                        eig, status = fd, self._classify(fd, opts)
+                    if classify_eigenvalues(fd, opts.eigen_rtol) is not status:
+                        eig, status = fd, classify_eigenvalues(fd, opts.eigen_rtol)
                         message += ("; libRoadRunner's reduced Jacobian disagreed with central finite "
                                     "differences, eigenvalues from the latter")
             else:
