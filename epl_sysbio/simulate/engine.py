@@ -261,11 +261,11 @@ class Engine:
         f = self.rates_of_change()
         return math.sqrt(float(f @ f))
 
-    def _converged(self, options: SteadyStateOptions, scale: float = 1.0) -> bool:
-        """The residual test ``norm(F) <= scale * (atol + rtol * norm(x))``, at a physical
-        point (no concentration below ``-tol``: Newton can land on negative roots)."""
+    def _converged(self, options: SteadyStateOptions) -> bool:
+        """The residual test ``norm(F) <= atol + rtol * norm(x)``, at a physical point
+        (no concentration below ``-tol``: Newton can land on negative roots)."""
         x = self.state()
-        tol = scale * (options.atol + options.rtol * math.sqrt(float(x @ x)))
+        tol = options.atol + options.rtol * math.sqrt(float(x @ x))
         n = len(self.floating_ids)
         return self.residual() <= tol and bool(np.all(x[:n] >= -tol))
 
@@ -559,17 +559,19 @@ class Engine:
             self._split = range_and_null_space(n_mat)
         return self._split
 
+    def _unreduced_laws(self) -> bool:
+        """True when the engine runs unreduced and the network has conservation laws."""
+        return not self.moiety_analysis and len(self._state_species) > 0 and self._stoichiometric_split()[1].shape[1] > 0
+
     def _project_to_totals(self, origin: tuple[np.ndarray, np.ndarray]) -> None:
         """Put an unreduced state back on the conserved totals of ``origin``.
 
         A time course conserves totals only to the integrator's tolerance; with
         C the conservation laws (rows), x <- x - C^T C (x - x0) removes the drift
         (C has orthonormal rows)."""
-        if self.moiety_analysis or not len(self._state_species):
+        if not self._unreduced_laws():
             return
         _, laws = self._stoichiometric_split()
-        if laws.shape[1] == 0:
-            return
         n_species = len(self._state_species)
         x = self._raw_state()
         x0 = origin[0][self._state_species]
@@ -615,9 +617,11 @@ class Engine:
         concentration below ``-tol``): Newton (NLEQ2); presimulation to each of
         ``presimulation_times`` then Newton; relaxation by time course, polished
         by a state-space Newton. Models with rate rules go straight to
-        relaxation (NLEQ2 ignores rate rules), and so do models whose rates
-        depend on ``time`` (NLEQ2 evaluates them at t = 0), after a time course
-        to the last presimulation time: their steady state is the long-time limit.
+        relaxation (NLEQ2 ignores rate rules), so do unreduced models with
+        conservation laws (NLEQ2's Jacobian is singular there), and so do models
+        whose rates depend on ``time`` (NLEQ2 evaluates them at t = 0), after a
+        time course to the last presimulation time: their steady state is the
+        long-time limit.
         Stability comes from the eigenvalues of the reduced Jacobian. When no
         method succeeds, the state returns to where the solve started.
         """
@@ -637,8 +641,11 @@ class Engine:
             return self._finish(result, throw)
         origin = self._snapshot()
         reasons: list[str] = []
-        # NLEQ2 ignores rate rules and evaluates `time` at 0: both go to relaxation.
-        if not self.rate_rule_ids and not self.time_dependent:
+        # NLEQ2 ignores rate rules, evaluates `time` at 0, and cannot solve an unreduced
+        # system with conservation laws (its Jacobian is singular): all go to relaxation.
+        if self._unreduced_laws():
+            reasons.append("newton: skipped, conservation laws without moiety analysis make its Jacobian singular")
+        elif not self.rate_rule_ids and not self.time_dependent:
             err = self._newton()
             if err is None and self._converged(opts):
                 return self._finish(self._result(None, Method.NEWTON, 1, start, opts, "Newton converged"), throw)
