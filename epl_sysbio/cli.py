@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import io
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -62,14 +60,12 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     engine = Engine(load_model(args.model))
     result = engine.steady_state(assignments)
     if args.format == "json":
-        print(json.dumps(result.to_dict(), allow_nan=False, default=_json_default))
+        print(json.dumps(result.to_dict(), allow_nan=False))
     elif args.format == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
+        writer = csv.writer(sys.stdout)
         writer.writerow(["id", "value"])
         for sid, value in result.values.items():
             writer.writerow([sid, repr(value)])
-        sys.stdout.write(buf.getvalue())
     else:
         print(f"model    {result.model}")
         print(f"status   {result.status.value}  ({result.message})")
@@ -81,12 +77,6 @@ def _cmd_steady(args: argparse.Namespace) -> int:
         for sid, value in result.values.items():
             print(f"  {sid:<{width}}  {value:.10g}")
     return EXIT_OK if result.stable else EXIT_FAILED
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

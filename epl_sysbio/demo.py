@@ -5,6 +5,7 @@ steady states, a stability check at every point and a relaxation trace."""
 from __future__ import annotations
 
 import csv
+import json
 import time
 from pathlib import Path
 
@@ -77,8 +78,6 @@ def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str
         "relaxation_time_s": relaxed.time,
         "out": str(out),
     }
-    import json
-
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"wrote {out}/input_response.csv, input_response.png and summary.json")
     return summary

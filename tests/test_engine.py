@@ -191,3 +191,15 @@ def test_time_course_continues_from_current_state(engine):
     assert out.shape == (11, 2)
     assert out[0, 1] == pytest.approx(2.0)  # Antimony initial values are concentrations
     assert out[-1, 0] == pytest.approx(5.0)
+
+
+def test_result_to_dict_is_strict_json_even_for_a_diverged_state():
+    import json
+
+    m = Model.from_antimony("model grow\n -> A; k\n k = 1; A = 1\nend")
+    engine = Engine(m, options=SteadyStateOptions(presimulation_times=(1.0,), relax_t_max=10.0))
+    result = engine.steady_state()
+    diverged = type(result)(**{**result.__dict__, "residual": float("inf"), "values": {"A": float("nan")}})
+    payload = json.loads(json.dumps(diverged.to_dict(), allow_nan=False))
+    assert payload["residual"] is None and payload["values"] == {"A": None}
+    assert payload["status"] == "not_converged"

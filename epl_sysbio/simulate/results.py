@@ -130,18 +130,22 @@ class SteadyStateResult:
         return self.values[sid]
 
     def to_dict(self) -> dict:
-        """JSON-ready summary (the CLI's ``--format json``)."""
+        """JSON-ready summary (the CLI's ``--format json``); non-finite numbers become None."""
         return {
             "model": self.model,
             "status": self.status.value,
             "stable": self.stable,
-            "residual": self.residual,
+            "residual": _finite_or_none(self.residual),
             "method": self.method.value,
             "iterations": self.iterations,
             "message": self.message,
-            "max_real_eigenvalue": self.max_real_eigenvalue,
-            "values": dict(self.values),
+            "max_real_eigenvalue": _finite_or_none(self.max_real_eigenvalue),
+            "values": {k: _finite_or_none(v) for k, v in self.values.items()},
         }
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
 
 
 @dataclass(frozen=True)
