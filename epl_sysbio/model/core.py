@@ -387,7 +387,7 @@ class Model:
         rxn = model.createReaction()
         rxn.setId(sid)
         rxn.setReversible(reversible)
-        rxn.setFast(False) if hasattr(rxn, "setFast") else None
+        rxn.setFast(False)  # required in L3V1 documents; ignored by L3V2
         for species, stoich in reactants.items():
             ref = rxn.createReactant()
             ref.setSpecies(species)
