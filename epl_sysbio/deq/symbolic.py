@@ -152,6 +152,8 @@ class Differentiator:
             raise self._unsupported(node, var, context)
         arg = _text(kids[-1]) if kids else ""
         du = d[-1] if d else None
+        if name in ("power", "pow"):  # MathML <power/> arrives as a function node
+            return self._power(kids[0], kids[1], d[0], d[1])
         if name == "exp":
             return _mul(f"exp{arg}", du)
         if name == "ln":
