@@ -330,7 +330,8 @@ class EquilibriumLayer:
         result = self.engine.steady_state(sample, start=start)
         if not result.converged and start == "current":
             result = self.engine.steady_state(sample, start="reset")
-        return result.status, result.message
+        # The engine skips its own stability check; the layer judges it on the exact Jacobian.
+        return result.status, result.message.replace(" (stability not checked)", "")
 
     def _sample(self, i, values, d_params, d_inputs, message) -> tuple[Status, str]:
         """Outputs (and gradients) of sample ``i`` at the converged state; its status."""
@@ -353,6 +354,7 @@ class EquilibriumLayer:
             if status is not Status.STABLE:
                 top = float(np.max(sens.eigenvalues.real))
                 return status, message + f"; {status.value}: max Re(lambda) = {top:.3g} (exact reduced Jacobian)"
+            message += "; stable (exact reduced Jacobian)"
         values[i] = y
         if d_params is not None:
             n_p = len(self.param_ids)
