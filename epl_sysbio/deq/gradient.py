@@ -113,6 +113,11 @@ class ImplicitGradient:
     def n_conservation_laws(self) -> int:
         return self._laws.shape[0]
 
+    def eigenvalues(self, dv_da: np.ndarray) -> np.ndarray:
+        """Eigenvalues of the exact reduced Jacobian ``Q^T N E_a Q`` (the stability verdict)."""
+        balance = self._qtn @ dv_da
+        return np.linalg.eigvals(balance @ self._range) if balance.shape[0] else np.zeros(0, complex)
+
     def __call__(self, dv_da: np.ndarray, dv_dp: np.ndarray, scale: np.ndarray) -> Sensitivities:
         """Sensitivities from the rate-law derivatives at the steady state.
 
@@ -133,7 +138,7 @@ class ImplicitGradient:
             When ``A`` is singular (a bifurcation point: no gradient exists).
         """
         balance = self._qtn @ dv_da  # (r, n): d(Q^T N v)/da
-        eigenvalues = np.linalg.eigvals(balance @ self._range) if balance.shape[0] else np.zeros(0, complex)
+        eigenvalues = self.eigenvalues(dv_da)
         a_mat = np.vstack([balance, self._laws])  # A = dG/da, (n, n)
         # Output rows on the amounts: dy/da = O_a + O_v E_a.
         dy_da = self._out_state + self._out_flux @ dv_da if self._has_flux else self._out_state

@@ -342,17 +342,17 @@ class EquilibriumLayer:
             y = y + self._out_flux @ m.getReactionRates()
         d_state, d_var = self.elasticities.evaluate(self.engine.roadrunner)
         dv_da = d_state * self._symbol_per_amount[None, :]
-        if d_params is None and not self.options.steady_state.stability:
-            values[i] = y
-            return Status.STABLE, message
-        try:
-            sens = self.gradient_rule(dv_da, d_var, self._volumes)
-        except np.linalg.LinAlgError:
-            return Status.MARGINAL, message + "; the reduced Jacobian is singular: no implicit gradient"
+        sens = None
+        if d_params is not None:
+            try:
+                sens = self.gradient_rule(dv_da, d_var, self._volumes)
+            except np.linalg.LinAlgError:
+                return Status.MARGINAL, message + "; the reduced Jacobian is singular: no implicit gradient"
         if self.options.steady_state.stability:
-            status = classify_eigenvalues(sens.eigenvalues, self.options.steady_state.eigen_rtol)
+            eigenvalues = sens.eigenvalues if sens is not None else self.gradient_rule.eigenvalues(dv_da)
+            status = classify_eigenvalues(eigenvalues, self.options.steady_state.eigen_rtol)
             if status is not Status.STABLE:
-                top = float(np.max(sens.eigenvalues.real))
+                top = float(np.max(eigenvalues.real))
                 return status, message + f"; {status.value}: max Re(lambda) = {top:.3g} (exact reduced Jacobian)"
             message += "; stable (exact reduced Jacobian)"
         values[i] = y
