@@ -148,9 +148,7 @@ class Elasticities:
                 for ref in refs:
                     if ref.getSpecies() not in row:
                         continue
-                    if (ref.isSetStoichiometryMath() if hasattr(ref, "isSetStoichiometryMath") else False) or (
-                        ref.getId() and sbml.getRule(ref.getId()) is not None
-                    ):
+                    if ref.isSetStoichiometryMath() or (ref.getId() and sbml.getRule(ref.getId()) is not None):
                         variable.append(reaction.getId())
                         continue
                     stoich = ref.getStoichiometry() if ref.isSetStoichiometry() else 1.0

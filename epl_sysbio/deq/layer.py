@@ -245,14 +245,14 @@ class EquilibriumLayer:
         species_inputs = np.zeros((n, self._input_kind.count("species")))
         # How each input column enters: ("species", column of S) or ("variable", column of dv/dp, d symbol/d input).
         self._input_route: list[tuple[str, int, float]] = []
-        n_p = len(self.param_ids)
+        n_p, q = len(self.param_ids), 0
         for sid, kind in zip(self.input_ids, self._input_kind):
             base, conc = _base(sid)
             if kind == "species":
-                q = len([r for r in self._input_route if r[0] == "species"])
                 i = state_pos[base]
                 species_inputs[i, q] = self._volumes[i] if conc else 1.0  # d a0 / d input
                 self._input_route.append(("species", q, 1.0))
+                q += 1
                 continue
             j = n_p + self._input_variable.index(base)
             factor = 1.0
