@@ -1,8 +1,27 @@
-"""Central finite differences of an EquilibriumLayer: the yardstick of the implicit gradients."""
+"""Central finite differences of an EquilibriumLayer: the yardstick of the implicit gradients;
+shared test models."""
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
+
+TESTS = Path(__file__).resolve().parents[1]
+SBML_MODELS = TESTS.parent / "sbml_models"
+
+
+def _root_conftest():
+    # Loaded by path: `from conftest import ...` resolves to whichever conftest.py pytest
+    # imported last (tests/dynamics has its own).
+    spec = importlib.util.spec_from_file_location("_epl_tests_root_conftest", TESTS / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CONSERVED_CYCLE: str = _root_conftest().CONSERVED_CYCLE
 
 
 def fd_params(layer, x: np.ndarray, step: float = 1e-5) -> np.ndarray:

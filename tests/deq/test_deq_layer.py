@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import CONSERVED_CYCLE, SBML_MODELS
-from deq_helpers import fd_inputs, fd_params, relative_error
+
+from deq_helpers import CONSERVED_CYCLE, SBML_MODELS, fd_inputs, fd_params, relative_error
 
 from epl_sysbio.deq import EquilibriumLayer, LayerOptions
 from epl_sysbio.errors import (

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import CONSERVED_CYCLE, SBML_MODELS
+from deq_helpers import CONSERVED_CYCLE, SBML_MODELS
 
 from epl_sysbio.deq import EquilibriumLayer
 from epl_sysbio.errors import SteadyStateError

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SBML_MODELS
+
+from deq_helpers import SBML_MODELS
 
 from epl_sysbio.deq import EquilibriumLayer, TrainingOptions, train_params
 from epl_sysbio.errors import InvalidValueError
