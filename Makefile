@@ -10,7 +10,7 @@ RUN_OUT ?= runs/default
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
 	touch $(STAMP)
 
 install: $(STAMP)
