@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> dict:
         pass
     report, _ = analyze_model(load_model(args.model), changes=changes,
                               scans=[parse_scan(s) for s in args.scan], n_starts=args.starts, seed=args.seed)
-    summary = report.summary()
+    summary = {"model": args.model.stem, **{k: v for k, v in report.summary().items() if k != "model"},
+               "model_id": report.model}
     rows = []
     if recipe:
         rows.append(f"| known recipe | {recipe}; changes {changes or 'none'} |")

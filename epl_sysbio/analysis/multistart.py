@@ -8,7 +8,7 @@ that left a species negative, pulled back along the segment towards ``c0``
 until none is. From each start two independent finders run:
 :meth:`Engine.steady_state` (Newton first, so it also reaches unstable
 states) and :func:`speed_potential_steady_state` (every zero of E is a steady
-state). Converged points closer than ``distinct_rtol`` (relative Euclidean
+state; at most 200 evaluations per start). Converged points closer than ``distinct_rtol`` (relative Euclidean
 distance of the concentrations) are one steady state.
 """
 
@@ -87,7 +87,7 @@ def find_steady_states(
             if finder == "engine":
                 result = engine.steady_state(start="current")
             elif use_speed_potential and net is not None:
-                sp = speed_potential_steady_state(engine, network=net)
+                sp = speed_potential_steady_state(engine, network=net, max_evaluations=200)
                 result = sp.steady_state if sp.success else None
                 if sp.success and result is None:
                     result = engine.steady_state(start="current")

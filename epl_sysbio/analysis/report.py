@@ -2,8 +2,9 @@
 
 :func:`analyze_model` runs, in order: the engine's steady state (events are
 removed with a note: COPASI's steady-state task ignores them too), the
-speed-potential finder as a fallback when the engine's chain fails (from the
-start state, then from a time course to t = 1000), a Newton polish at 1e-5 of
+speed-potential finder (from the start state, then from time courses to
+t = 10, 100, 1000) as a fallback when the engine's chain fails and otherwise
+as an independent check of the engine's answer, a Newton polish at 1e-5 of
 the tolerances (control coefficients need the digits), the kind of fixed
 point with a time-course confirmation when borderline, the control
 coefficients, a multi-start search, and any 1-D scans asked for.
@@ -22,7 +23,7 @@ import numpy as np
 from epl_sysbio.analysis.mca import ControlCoefficients, control_coefficients
 from epl_sysbio.analysis.multistart import MultiStartResult, find_steady_states
 from epl_sysbio.analysis.scan import ScanResult, scan_1d
-from epl_sysbio.analysis.speed_potential import speed_potential_steady_state
+from epl_sysbio.analysis.speed_potential import SpeedPotentialResult, speed_potential_steady_state
 from epl_sysbio.analysis.stability import StabilityReport, stability
 from epl_sysbio.errors import EplSysbioError, format_ids
 from epl_sysbio.model import Model
@@ -30,7 +31,8 @@ from epl_sysbio.simulate import Engine, SteadyStateResult
 
 __all__ = ["AnalysisReport", "analyze_model", "write_report"]
 
-#: Above this many species the multi-start search uses 2 starts and no speed potential.
+#: Above this many species the multi-start search uses 2 starts and no speed potential, and the
+#: speed-potential check one start.
 LARGE_MODEL_SPECIES = 40
 
 
@@ -94,13 +96,15 @@ def analyze_model(
     notes.extend(engine.notes)
     result = engine.steady_state()
     method = result.method.value
-    speed = _speed_potential_from_start(engine)
     if not result.converged:
         notes.append(f"engine: {result.message}")
-        fallback = _speed_potential_fallback(engine)
+        fallback, speed = _speed_potential(engine)
         if fallback is not None:
-            result, method = fallback, "speed_potential"
-            notes.append("steady state found by minimising the speed potential (fallback)")
+            result = fallback.steady_state or engine.steady_state(start="current")
+            method = "speed_potential"
+            notes.append(f"steady state by minimising the speed potential (fallback): {speed}")
+    else:
+        speed = _speed_potential_check(engine, result)
     if result.converged:
         result = _polish(engine, result)
     stab = stability(engine) if result.converged else None
@@ -136,30 +140,48 @@ def _amounts(engine: Engine) -> dict[str, float]:
     return {s: max(a, 0.0) for s, a in engine.amounts().items() if s not in ruled}
 
 
-def _speed_potential_from_start(engine: Engine) -> str:
-    """Does the speed-potential finder alone reach a steady state from the start state? (reported per model)"""
-    here = _amounts(engine)
-    engine.reset()
-    found = speed_potential_steady_state(engine)
-    engine.reset()
-    if here:
-        engine.set_amounts(here)
-    return "found" if found.success else f"failed: {found.message[:120]}"
-
-
-def _speed_potential_fallback(engine: Engine) -> SteadyStateResult | None:
-    for presimulate in (None, 1000.0):
+def _speed_potential(engine: Engine) -> tuple[SpeedPotentialResult | None, str]:
+    """The speed-potential finder from the start state, then from the ends of time courses to
+    t = 10, 100, 1000 (E has local minima with E > 0; a short relaxation leaves them behind);
+    time-dependent models only from t = the engine's last presimulation time. Models with more
+    than LARGE_MODEL_SPECIES species: one attempt (the last start), 200 evaluations.
+    Returns the first success (engine left there) and a one-line account."""
+    tried = []
+    # Rates that read `time` (a stimulus) are judged at the clock's value: start late, as the engine does.
+    times = (engine.options.presimulation_times[-1],) if engine.time_dependent else (None, 10.0, 100.0, 1000.0)
+    big = len(engine.floating_ids) > LARGE_MODEL_SPECIES
+    for presimulate in times[-1:] if big else times:
         engine.reset()
         if presimulate:
             try:
                 engine.time_course(presimulate, 2)
-            except RuntimeError:
+            except RuntimeError as exc:
+                tried.append(f"t = {presimulate:g}: integrator failed ({str(exc).strip()[:60]})")
                 continue
-        found = speed_potential_steady_state(engine)
-        if found.success and found.steady_state is not None:
-            return found.steady_state
+        found = speed_potential_steady_state(engine, max_evaluations=200 if big else 1000)
+        where = "the start state" if presimulate is None else f"a time course to t = {presimulate:g}"
+        if found.success:
+            return found, f"found from {where} ({found.evaluations} evaluations)"
+        tried.append(f"{where}: {found.message[:100]}")
+        if not found.concentrations:  # refused (rate rules): no point in retrying
+            break
     engine.reset()
-    return None
+    return None, "failed: " + "; ".join(tried)
+
+
+def _speed_potential_check(engine: Engine, result: SteadyStateResult) -> str:
+    """Run the finder independently of the engine's answer and say whether they agree."""
+    here = _amounts(engine)
+    found, account = _speed_potential(engine)
+    if found is not None and result.converged:
+        floor = 1e-12 * max((abs(v) for v in found.concentrations.values()), default=0.0)
+        diffs = [abs(v - result.values[s]) / max(abs(v), abs(result.values[s]), floor, 1e-300)
+                 for s, v in found.concentrations.items()]
+        account += f"; max rel diff to the engine's state {max(diffs, default=0.0):.1e} (floor 1e-12 x max)"
+    engine.reset()
+    if here and result.converged:
+        engine.set_amounts(here)
+    return account
 
 
 def _polish(engine: Engine, result: SteadyStateResult) -> SteadyStateResult:
@@ -194,7 +216,7 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
         f"| kind | {report.stability.describe() if report.stability else '-'} |",
         f"| residual | {s.residual:.3g} |",
         f"| distinct steady states (multi-start) | {report.n_steady_states} |",
-        f"| speed-potential finder from the start state | {report.speed_potential} |",
+        f"| speed-potential finder (independent of Newton/CVODE) | {report.speed_potential} |",
     ]
     if report.control is not None:
         lines.append(f"| MCA summation / connectivity error | {report.control.summation_error:.2g} / "

@@ -194,3 +194,18 @@ def test_report_script_runs_to_the_end(tmp_path, capsys, target, scan, expected)
         assert (tmp_path / "scan_k4.png").is_file() and (tmp_path / "control_coefficients.png").is_file()
     if "0127" in str(target):
         assert "events" in text  # the refusal is explained
+
+
+def test_speed_potential_acceptance_is_free_of_the_concentration_scale():
+    """At 1e-13 M an absolute residual test (atol 1e-9) accepts any state; net/gross turnover does not."""
+    from epl_sysbio.analysis.network import SpeciesNetwork
+
+    engine = Engine(Model.from_antimony("model tiny\n compartment c = 1\n species A in c = 2e-13, B in c = 0\n"
+                                        " R: A -> B; c*(k1*A - k2*B)\n k1 = 1; k2 = 1\nend"))
+    net = SpeciesNetwork(engine)
+    start = net.concentrations()
+    assert engine.residual() < engine.options.atol  # the absolute test cannot tell
+    assert net.imbalance(start) == pytest.approx(1.0)
+    found = speed_potential_steady_state(engine)
+    assert found.success
+    assert [found.concentrations["A"], found.concentrations["B"]] == pytest.approx([1e-13, 1e-13], rel=1e-9)
