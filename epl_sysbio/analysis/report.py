@@ -107,7 +107,7 @@ def analyze_model(
         speed = _speed_potential_check(engine, result)
     if result.converged:
         result = _polish(engine, result)
-    stab = stability(engine) if result.converged else None
+    stab = stability(engine, eigenvalues=result.eigenvalues) if result.converged else None
     control = None
     if result.converged:
         try:
@@ -144,13 +144,13 @@ def _speed_potential(engine: Engine) -> tuple[SpeedPotentialResult | None, str]:
     """The speed-potential finder from the start state, then from the ends of time courses to
     t = 10, 100, 1000 (E has local minima with E > 0; a short relaxation leaves them behind);
     time-dependent models only from t = the engine's last presimulation time. Models with more
-    than LARGE_MODEL_SPECIES species: one attempt (the last start), 200 evaluations.
+    than LARGE_MODEL_SPECIES species: the first two starts only, 200 evaluations each.
     Returns the first success (engine left there) and a one-line account."""
     tried = []
     # Rates that read `time` (a stimulus) are judged at the clock's value: start late, as the engine does.
     times = (engine.options.presimulation_times[-1],) if engine.time_dependent else (None, 10.0, 100.0, 1000.0)
     big = len(engine.floating_ids) > LARGE_MODEL_SPECIES
-    for presimulate in times[-1:] if big else times:
+    for presimulate in times[:2] if big else times:
         engine.reset()
         if presimulate:
             try:

@@ -103,13 +103,19 @@ def classify_fixed_point(eigenvalues: np.ndarray, eigen_rtol: float = 1e-9) -> s
     return "unstable node" if np.all(unstable) else "saddle"
 
 
-def stability(engine: Engine, options: StabilityOptions | None = None) -> StabilityReport:
+def stability(
+    engine: Engine, options: StabilityOptions | None = None, eigenvalues: np.ndarray | None = None
+) -> StabilityReport:
     """Classify the engine's current state (a steady state), with a time course when borderline.
 
-    The engine is left at the steady state it was given.
+    ``eigenvalues`` defaults to :meth:`Engine.eigenvalues`; pass a
+    :class:`SteadyStateResult`'s instead (``result.eigenvalues``): the engine
+    replaces libRoadRunner's analytic reduced Jacobian by central differences
+    when the two disagree (BIOMD0000000628). The engine is left at the steady
+    state it was given.
     """
     opts = options or StabilityOptions()
-    eig = np.asarray(engine.eigenvalues(), dtype=complex)
+    eig = np.asarray(engine.eigenvalues() if eigenvalues is None else eigenvalues, dtype=complex)
     kind = classify_fixed_point(eig, opts.eigen_rtol)
     if eig.size == 0:
         return StabilityReport(kind, eig, None, False)
