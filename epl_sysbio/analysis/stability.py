@@ -77,7 +77,7 @@ class StabilityReport:
             text += f" (max Re(lambda) = {self.max_real:.4g})"
         if self.growth is not None:
             text += (f"; time course to t = {self.t_confirm:.3g}: a {self.perturbation_word()} perturbation "
-                     f"changed by x{self.growth:.3g}" + (", oscillating" if self.oscillates else ""))
+                     f"changed by x{self.growth:.3g}" + (", oscillating" if self.oscillates and "focus" in self.kind else ""))
         return text
 
     def perturbation_word(self) -> str:
