@@ -226,3 +226,21 @@ def test_kholodenko_control_coefficients_match_an_independent_re_solve(copasi_cc
     assert len(big) >= 60
     assert max(abs(ours[k] - reference[k]) / abs(reference[k]) for k in big) < 1e-6
     assert max(abs(cop[k] - reference[k]) / abs(reference[k]) for k in big) > 5e-6
+
+
+def test_rate_rule_models_get_no_control_coefficients_and_say_why():
+    from epl_sysbio.analysis.report import analyze_model
+
+    report, _ = analyze_model(Model.from_sbml_file(BIOMODELS_DIR / "BIOMD0000000020.xml"), n_starts=1)
+    assert report.stable and report.control is None
+    assert any("rate rules" in note for note in report.notes)
+    assert report.speed_potential.startswith("failed") and "rate rules" in report.speed_potential
+
+
+def test_cli_analyze_exit_codes(capsys):
+    from epl_sysbio.cli import main
+
+    assert main(["analyze", str(BIOMODELS_DIR / "BIOMD0000000010.xml")]) == 1  # unstable: not a rest state
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["kind"] == "unstable focus"
+    assert main(["analyze", str(SCHLOEGL), "--scan", "k4=5:7"]) == 2
+    assert "id=lo:hi:n" in capsys.readouterr().err
