@@ -21,7 +21,7 @@ import numpy as np
 from epl_sysbio.analysis.network import SpeciesNetwork
 from epl_sysbio.analysis.speed_potential import speed_potential_steady_state
 from epl_sysbio.analysis.stability import classify_fixed_point
-from epl_sysbio.errors import check_parameter
+from epl_sysbio.errors import UnsupportedModelError, check_parameter
 from epl_sysbio.simulate import Engine, Status
 
 __all__ = ["FoundSteadyState", "MultiStartResult", "find_steady_states"]
@@ -75,7 +75,7 @@ def find_steady_states(
     engine.reset()
     try:
         net = SpeciesNetwork(engine)
-    except Exception:  # rate rules / no reactions: one start, the engine alone
+    except UnsupportedModelError:  # rate rules / no reactions: one start, the engine alone
         net = None
     found: list[tuple[np.ndarray, FoundSteadyState]] = []
     starts = [None] if net is None else _starts(net, n_starts, rng, decades)

@@ -118,7 +118,7 @@ def analyze_model(
         except EplSysbioError as exc:
             notes.append(f"control coefficients: {exc}")
     big = len(engine.floating_ids) > LARGE_MODEL_SPECIES
-    here = _amounts(engine)
+    here = _snapshot(engine)
     multi = find_steady_states(engine, n_starts=2 if big else n_starts, seed=seed, use_speed_potential=not big)
     if big:
         notes.append(f"{len(engine.floating_ids)} species: multi-start limited to 2 starts, engine only")
@@ -128,9 +128,10 @@ def analyze_model(
     scan_results = []
     for pid, grid in scans:
         scan_results.append(scan_1d(engine, pid, grid))
-    engine.reset()
-    if result.converged and here:
-        engine.set_amounts(here)
+    if result.converged:
+        _restore(engine, here)
+    else:
+        engine.reset()
     status = result.status.value
     if stab is not None and not stab.stable:
         notes.append(f"{stab.kind}: not a rest state to trust" + (" (the model oscillates)" if stab.oscillates else ""))
@@ -138,9 +139,18 @@ def analyze_model(
                           tuple(notes)), engine
 
 
-def _amounts(engine: Engine) -> dict[str, float]:
+def _snapshot(engine: Engine) -> dict[str, float]:
+    """Writable state by id: species amounts (rounding negatives to 0) and rate-rule variables."""
     ruled = set(engine.model.assignment_rule_variables)
-    return {s: max(a, 0.0) for s, a in engine.amounts().items() if s not in ruled}
+    state = {s: max(a, 0.0) for s, a in engine.amounts().items() if s not in ruled}
+    state.update({v: engine.get_value(v) for v in engine.rate_rule_ids})
+    return state
+
+
+def _restore(engine: Engine, state: dict[str, float]) -> None:
+    engine.reset()
+    if state:
+        engine.set_values(state)
 
 
 def _speed_potential(engine: Engine) -> tuple[SpeedPotentialResult | None, str]:
@@ -174,32 +184,26 @@ def _speed_potential(engine: Engine) -> tuple[SpeedPotentialResult | None, str]:
 
 def _speed_potential_check(engine: Engine, result: SteadyStateResult) -> str:
     """Run the finder independently of the engine's answer and say whether they agree."""
-    here = _amounts(engine)
+    here = _snapshot(engine)
     found, account = _speed_potential(engine)
     if found is not None and result.converged:
         floor = 1e-12 * max((abs(v) for v in found.concentrations.values()), default=0.0)
         diffs = [abs(v - result.values[s]) / max(abs(v), abs(result.values[s]), floor, 1e-300)
                  for s, v in found.concentrations.items()]
         account += f"; max rel diff to the engine's state {max(diffs, default=0.0):.1e} (floor 1e-12 x max)"
-    engine.reset()
-    if here and result.converged:
-        engine.set_amounts(here)
+    _restore(engine, here)
     return account
 
 
 def _polish(engine: Engine, result: SteadyStateResult) -> SteadyStateResult:
     """Newton at 1e-5 of the tolerances from the solution; kept only if it stays within 1e-6."""
     tight = dataclasses.replace(engine.options, atol=engine.options.atol * 1e-5, rtol=engine.options.rtol * 1e-5)
-    here = _amounts(engine)
+    here = _snapshot(engine)
     x0 = engine.state().copy()
     polished = engine.steady_state(start="current", options=tight)
-    x1 = engine.state()
-    if polished.converged and np.linalg.norm(x1 - x0) <= 1e-6 * max(float(np.linalg.norm(x0)), 1e-300):
+    if polished.converged and np.linalg.norm(engine.state() - x0) <= 1e-6 * max(float(np.linalg.norm(x0)), 1e-300):
         return polished
-    if here:
-        engine.set_amounts(here)
-    for sid in engine.rate_rule_ids:
-        engine.set_values({sid: result.values[sid]})
+    _restore(engine, here)
     return result
 
 
