@@ -8,8 +8,9 @@ that left a species negative, pulled back along the segment towards ``c0``
 until none is. From each start two independent finders run:
 :meth:`Engine.steady_state` (Newton first, so it also reaches unstable
 states) and :func:`speed_potential_steady_state` (every zero of E is a steady
-state; at most 200 evaluations per start). Converged points closer than ``distinct_rtol`` (relative Euclidean
-distance of the concentrations) are one steady state.
+state; at most 200 evaluations per start). Converged points closer than
+``distinct_rtol`` (relative Euclidean distance of the states) are one steady
+state.
 """
 
 from __future__ import annotations
