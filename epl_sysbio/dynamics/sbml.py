@@ -88,7 +88,6 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.model = self.doc.createModel()
         self.model.setId(spec.name)
-        self.spec = spec
 
     @staticmethod
     def _check(status: int, what: str) -> None:
@@ -217,9 +216,7 @@ def spec_to_model(spec: RdsSpec) -> Model:
     for r in spec.reactions:
         ni, nj, nk = (spec.node(g, r.space) for g in r.reactants + (r.product,))
         b.parameter(f"k_{r.id}", r.rate, _SBO_KINETIC_CONSTANT)
-        reactants = {ni.species_id: 1} if ni is not nj else {ni.species_id: 2}
-        if ni is not nj:
-            reactants[nj.species_id] = 1
+        reactants = {ni.species_id: 2} if ni is nj else {ni.species_id: 1, nj.species_id: 1}
         b.reaction(r.id, reactants, {nk.species_id: 1}, f"k_{r.id}*({z(ni)}*{z(nj)} - {z(nk)})", _SBO_BIOCHEMICAL)
     for e in spec.diffusion:
         na, nb = spec.node(e.gene, e.a), spec.node(e.gene, e.b)
