@@ -1,8 +1,13 @@
-"""Shared specs for the dynamics tests (imported by name: test directories are on sys.path)."""
+"""Shared specs, fixtures and helpers of the dynamics tests.
+
+Imported by name (pytest puts test directories on sys.path). Not a conftest.py: a second
+module named ``conftest`` would shadow tests/conftest.py for ``from conftest import ...``.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from epl_sysbio.dynamics import (
     Component,
@@ -37,6 +42,16 @@ def small_spec(*, friction: float = 0.4, reservoir: float = 0.5) -> RdsSpec:
         diffusion=(Diffusion(gene="A", a="out", b="mem", rate=1.3),),
         hamiltonian=(HamiltonianEdge(gene="A", a="mem", b="ins", rate=0.9),),
     )
+
+
+@pytest.fixture
+def spec() -> RdsSpec:
+    return small_spec()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(20261122)
 
 
 def compiled_rates(spec: RdsSpec, x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

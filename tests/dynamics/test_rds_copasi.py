@@ -10,6 +10,7 @@ from epl_sysbio.dynamics import random_spec, spec_to_model
 from epl_sysbio.simulate import Engine
 
 pytest.importorskip("COPASI")
+from rds_fixtures import spec  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("seed", [None, 0, 4, 5])

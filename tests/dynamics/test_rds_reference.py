@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from rds_fixtures import compiled_rates, random_state, small_spec
+from rds_fixtures import compiled_rates, random_state, rng, small_spec, spec  # noqa: F401 (fixtures)
 
 from epl_sysbio.dynamics import (
     FLOWS,

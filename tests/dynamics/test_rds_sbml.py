@@ -15,7 +15,7 @@ from epl_sysbio.dynamics import (
 from epl_sysbio.errors import InvalidValueError, ModelLoadError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
-from rds_fixtures import compiled_rates, random_state
+from rds_fixtures import compiled_rates, random_state, rng, spec  # noqa: F401 (fixtures)
 
 
 def assert_rates_equal(spec: RdsSpec, rng: np.random.Generator) -> None:
