@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from copasi_reference import copasi_steady_state
+from rds_fixtures import spec  # noqa: F401 (fixtures)
 
 from epl_sysbio.dynamics import random_spec, spec_to_model
 from epl_sysbio.simulate import Engine
 
 pytest.importorskip("COPASI")
-from rds_fixtures import spec  # noqa: F401 (fixtures)
 
 
 @pytest.mark.parametrize("seed", [None, 0, 4, 5])
