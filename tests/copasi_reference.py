@@ -192,6 +192,7 @@ def copasi_steady_state(
     iteration_limit: int = 50,
     derivation_factor: float = 1e-6,
     eigen_tol: float = 1e-9,
+    accept_negative: bool = False,
 ) -> CopasiSteadyState:
     """Run COPASI's steady-state task (and optionally MCA) on an SBML model.
 
@@ -217,6 +218,9 @@ def copasi_steady_state(
         difference and libRoadRunner agree on the latter); 1e-6 fixes it.
     eigen_tol
         Threshold on the largest real eigenvalue for the stability verdict.
+    accept_negative
+        COPASI's "Accept Negative Concentrations": species that may be
+        negative (EPL momenta, 0 at the steady state up to rounding) need it.
 
     Returns
     -------
@@ -231,6 +235,7 @@ def copasi_steady_state(
         "Use Integration": use_integration,
         "Iteration Limit": iteration_limit,
         "Derivation Factor": derivation_factor,
+        "Accept Negative Concentrations": accept_negative,
     }
     data_model = _copasi_data_model(text, changes, settings)
     try:

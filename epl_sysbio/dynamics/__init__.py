@@ -18,10 +18,12 @@ NumPy reference (:mod:`.reference`): ``ReferenceDynamics(spec)`` with ``energy(x
     leading dimensions.
 SBML (:mod:`.sbml`): ``spec_to_model(spec) -> Model`` and ``spec_from_model(model) -> RdsSpec``.
 Random specs (:mod:`.sampling`): ``random_spec(rng, n_nodes=...)`` for tests and benchmarks.
+Examples (:mod:`.examples`): ``appendix_b_spec()``, the source of ``sbml_models/epl_appendix_b.ant``.
 
 See docs/dynamics.md for the maths-to-code map.
 """
 
+from epl_sysbio.dynamics.examples import appendix_b_spec
 from epl_sysbio.dynamics.reference import FLOWS, ReferenceDynamics
 from epl_sysbio.dynamics.sampling import random_spec
 from epl_sysbio.dynamics.sbml import RDS_NAMESPACE, spec_from_model, spec_to_model
@@ -54,6 +56,7 @@ __all__ = [
     "ReferenceDynamics",
     "Space",
     "SpaceLink",
+    "appendix_b_spec",
     "random_spec",
     "spec_from_dict",
     "spec_from_model",

@@ -47,8 +47,9 @@ another tool (COPASI, tellurium) are kept.
 from __future__ import annotations
 
 import json
+import re
 from importlib import metadata
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, unescape
 
 import libsbml
 
@@ -87,7 +88,6 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.model = self.doc.createModel()
         self.model.setId(spec.name)
-        self.spec = spec
 
     @staticmethod
     def _check(status: int, what: str) -> None:
@@ -216,9 +216,7 @@ def spec_to_model(spec: RdsSpec) -> Model:
     for r in spec.reactions:
         ni, nj, nk = (spec.node(g, r.space) for g in r.reactants + (r.product,))
         b.parameter(f"k_{r.id}", r.rate, _SBO_KINETIC_CONSTANT)
-        reactants = {ni.species_id: 1} if ni is not nj else {ni.species_id: 2}
-        if ni is not nj:
-            reactants[nj.species_id] = 1
+        reactants = {ni.species_id: 2} if ni is nj else {ni.species_id: 1, nj.species_id: 1}
         b.reaction(r.id, reactants, {nk.species_id: 1}, f"k_{r.id}*({z(ni)}*{z(nj)} - {z(nk)})", _SBO_BIOCHEMICAL)
     for e in spec.diffusion:
         na, nb = spec.node(e.gene, e.a), spec.node(e.gene, e.b)
@@ -248,7 +246,9 @@ def spec_to_model(spec: RdsSpec) -> Model:
 
     model = b.model
     model.setMetaId(f"meta_{spec.name}")
-    payload = escape(json.dumps(spec_to_dict(spec), sort_keys=True))
+    data = spec_to_dict(spec)
+    del data["notes"]  # they are the model's SBML notes
+    payload = escape(json.dumps(data, sort_keys=True))
     ann = (f'<annotation><epl:rds xmlns:epl="{RDS_NAMESPACE}" generator="epl_sysbio.dynamics" '
            f'version="{_version()}">{payload}</epl:rds></annotation>')
     _Builder._check(model.setAnnotation(ann), "the spec annotation")
@@ -298,6 +298,7 @@ def spec_from_model(model: Model) -> RdsSpec:
     if data is None:
         raise ModelLoadError(f"Model {model.id!r} carries no <epl:rds> annotation, so it was not generated "
                              "by epl_sysbio.dynamics.spec_to_model; there is no spec to read back.")
+    data["notes"] = _notes_text(sbml)
     spec = spec_from_dict(data)
 
     def value(sid: str, default: float) -> float:
@@ -326,6 +327,14 @@ def spec_from_model(model: Model) -> RdsSpec:
         for row, el in zip(data[kind], getattr(spec, kind)):
             row["rate"] = value(f"{prefix}_{el.id}", row["rate"])
     return spec_from_dict(data)
+
+
+def _notes_text(sbml: libsbml.Model) -> str:
+    """Plain text of the model notes: one paragraph per <p>, as :func:`spec_to_model` writes them."""
+    if not sbml.isSetNotes():
+        return ""
+    paragraphs = re.findall(r"<p[^>]*>(.*?)</p>", sbml.getNotesString(), flags=re.S)
+    return "\n\n".join(unescape(" ".join(re.sub(r"<[^>]+>", "", p).split())) for p in paragraphs)
 
 
 def _annotation_payload(sbml: libsbml.Model) -> dict | None:

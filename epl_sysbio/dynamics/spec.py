@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -57,12 +58,14 @@ def _name(owner: str, value: object) -> str:
 def _number(owner: str, name: str, value: object, *, low: float | None, strict: bool = False) -> float:
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) \
         and math.isfinite(float(value))
+    # Subnormal numbers become 0: libRoadRunner reads "5e-324" in SBML as a missing value.
+    v = (float(value) if abs(float(value)) >= sys.float_info.min else 0.0) if ok else math.nan
     if ok and low is not None:
-        ok = float(value) > low if strict else float(value) >= low
+        ok = v > low if strict else v >= low
     if not ok:
         bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
         raise InvalidValueError(invalid_parameter_message(owner, name, f"a finite number{bound}", value))
-    return float(value)
+    return v
 
 
 @dataclass(frozen=True, kw_only=True)

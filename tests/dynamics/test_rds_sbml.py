@@ -15,32 +15,7 @@ from epl_sysbio.dynamics import (
 from epl_sysbio.errors import InvalidValueError, ModelLoadError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
-
-
-def compiled_rates(spec: RdsSpec, x: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """libRoadRunner's dx/dt and dp/dt (momentum nodes only) of the generated model at (x, p)."""
-    # Unreduced: states are written whole (momenta may be negative, which Engine.set_amounts refuses).
-    engine = Engine(spec_to_model(spec), conserved_moiety_analysis=False)
-    index = {s: i for i, s in enumerate(engine.floating_ids)}
-    amounts = np.zeros(len(index))
-    mom = list(spec.momentum_nodes)
-    for i, node in enumerate(spec.nodes):
-        amounts[index[node.species_id]] = x[i]
-    for i in mom:
-        amounts[index[spec.nodes[i].momentum_id]] = p[i]
-    engine.roadrunner.model.setFloatingSpeciesAmounts(amounts)
-    rates = engine.rates_of_change()  # compartments have size 1: concentration rates = amount rates
-    dx = np.array([rates[index[n.species_id]] for n in spec.nodes])
-    dp = np.array([rates[index[spec.nodes[i].momentum_id]] for i in mom])
-    return dx, dp
-
-
-def random_state(spec: RdsSpec, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    n = len(spec.nodes)
-    x = np.exp(rng.uniform(np.log(0.05), np.log(5.0), n))
-    p = np.zeros(n)
-    p[list(spec.momentum_nodes)] = rng.normal(0.0, 1.0, len(spec.momentum_nodes))
-    return x, p
+from rds_fixtures import compiled_rates, random_state, rng, spec  # noqa: F401 (fixtures)
 
 
 def assert_rates_equal(spec: RdsSpec, rng: np.random.Generator) -> None:

@@ -20,7 +20,7 @@ from epl_sysbio.dynamics import (
 )
 from epl_sysbio.errors import InvalidValueError, UnknownIdError
 
-from rds_fixtures import small_spec
+from rds_fixtures import small_spec, spec  # noqa: F401 (fixtures)
 
 
 def test_matrices_of_the_small_spec(spec):
@@ -92,3 +92,11 @@ def test_roles_and_lookups():
     with pytest.raises(UnknownIdError, match="no node B@out"):
         spec.node("B", "out")
     assert Node(gene="A", space="s", roles="output").roles == ("output",)
+
+
+def test_subnormal_values_become_zero():
+    # libRoadRunner reads a subnormal number in SBML as a missing value and refuses the model.
+    assert Gene(name="G", composition={"c": 1}, potential=5e-324).potential == 0.0
+    assert Component(name="c", charge=-1e-310).charge == 0.0
+    with pytest.raises(InvalidValueError, match="'mass'"):
+        Component(name="c", mass=1e-310)
