@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -55,11 +54,15 @@ def _name(owner: str, value: object) -> str:
     return value
 
 
+_TINY = 1e-300
+
+
 def _number(owner: str, name: str, value: object, *, low: float | None, strict: bool = False) -> float:
     ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) \
         and math.isfinite(float(value))
-    # Subnormal numbers become 0: libRoadRunner reads "5e-324" in SBML as a missing value.
-    v = (float(value) if abs(float(value)) >= sys.float_info.min else 0.0) if ok else math.nan
+    # Numbers below 1e-300 become 0: written to SBML with 15 digits, the smallest normal
+    # doubles round into the subnormal range, which libRoadRunner reads as a missing value.
+    v = (float(value) if abs(float(value)) >= _TINY else 0.0) if ok else math.nan
     if ok and low is not None:
         ok = v > low if strict else v >= low
     if not ok:
