@@ -99,24 +99,23 @@ class Engine:
             while model.sbml_model.getNumEvents():
                 model.sbml_model.removeEvent(0)
         self.model = model
-        try:
-            self._rr = roadrunner.RoadRunner(model.document.toSBML())
-        except RuntimeError as exc:
-            raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
-        solver = self._rr.getSteadyStateSolver()
-        for key, value in (("auto_moiety_analysis", False), ("allow_presimulation", False), ("allow_approx", False)):
-            solver.setValue(key, value)
-        self.moiety_analysis = False
         sbml = model.sbml_model
         # libRoadRunner 2.10 segfaults in getRatesOfChange() under moiety analysis when a model
         # has reactions but no floating species; there is nothing to reduce then anyway.
         has_floating = any(not s.getBoundaryCondition() for s in sbml.getListOfSpecies())
-        if conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating:
+        want_moieties = conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating
+        # Moiety analysis is asked for at load time: switching it on after loading compiles
+        # the model a second time (at 50 species that doubled the time to build an engine).
+        self._rr = self._compile(model, want_moieties)
+        self.moiety_analysis = False
+        if want_moieties:
             try:
-                self._rr.conservedMoietyAnalysis = True
-                self.moiety_analysis = True
+                self.moiety_analysis = bool(self._rr.conservedMoietyAnalysis) or self._enable_moieties()
             except RuntimeError as exc:
                 self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({exc}); running unreduced")
+        solver = self._rr.getSteadyStateSolver()
+        for key, value in (("auto_moiety_analysis", False), ("allow_presimulation", False), ("allow_approx", False)):
+            solver.setValue(key, value)
         self.event_ids = tuple(model.event_ids)
         self.model_id = model.id
         self.time_dependent = model.uses_time
@@ -125,6 +124,25 @@ class Engine:
         self._index_model()
         self._scale_integrator_tolerance()
         self._start = self._snapshot()
+
+    @staticmethod
+    def _compile(model: Model, moieties: bool) -> roadrunner.RoadRunner:
+        text = model.document.toSBML()
+        options = roadrunner.LoadSBMLOptions()
+        options.conservedMoieties = moieties
+        try:
+            return roadrunner.RoadRunner(text, options)
+        except RuntimeError as exc:
+            if moieties:  # some networks are refused reduced but load unreduced
+                try:
+                    return roadrunner.RoadRunner(text)
+                except RuntimeError:
+                    pass
+            raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
+
+    def _enable_moieties(self) -> bool:
+        self._rr.conservedMoietyAnalysis = True
+        return True
 
     # ---------------------------------------------------------------- structure
     def _index_model(self) -> None:
