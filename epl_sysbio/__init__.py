@@ -26,6 +26,16 @@ from epl_sysbio.simulate import (
     SteadyStateResult,
     Status,
 )
+from epl_sysbio.dynamics import (
+    FLOWS,
+    ROLES,
+    RdsSpec,
+    ReferenceDynamics,
+    appendix_b_spec,
+    random_spec,
+    spec_from_model,
+    spec_to_model,
+)
 from epl_sysbio.deq import (
     EquilibriumLayer,
     ImplicitGradient,
@@ -39,6 +49,14 @@ from epl_sysbio.deq import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "FLOWS",
+    "ROLES",
+    "RdsSpec",
+    "ReferenceDynamics",
+    "appendix_b_spec",
+    "random_spec",
+    "spec_from_model",
+    "spec_to_model",
     "BatchResult",
     "Engine",
     "EquilibriumLayer",
