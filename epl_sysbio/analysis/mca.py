@@ -68,6 +68,9 @@ class ControlCoefficients:
     summation_error, connectivity_error : float
         Largest violation of the theorems above, each species' row relative to
         its own concentration (about 1e-12 when the linear algebra is sound).
+    elasticity_method : str
+        ``"exact"`` (symbolic derivatives) or ``"central differences: <why>"``
+        (:attr:`SpeciesNetwork.elasticity_method`).
     """
 
     species: tuple[str, ...]
@@ -80,6 +83,7 @@ class ControlCoefficients:
     volumes: np.ndarray
     summation_error: float
     connectivity_error: float
+    elasticity_method: str = "exact"
 
     @property
     def concentration_scaled(self) -> np.ndarray:
@@ -176,6 +180,7 @@ def control_coefficients(engine: Engine, network: SpeciesNetwork | None = None) 
         volumes=net.volumes.copy(),
         summation_error=summation,
         connectivity_error=connectivity,
+        elasticity_method=net.elasticity_method,
     )
 
 
