@@ -32,7 +32,9 @@ sum to 0, of scaled ``CJ`` to 1), connectivity ``Cs eps Q = -Q``.
 
 libRoadRunner's own MCA calls are avoided: its scaled concentration matrix
 took 49 s on BIOMD0000000635 and its reduced Jacobian is wrong on
-BIOMD0000000628; here the cost is ``2 n`` rate evaluations and one solve.
+BIOMD0000000628; here the cost is one read of the exact elasticities
+(:attr:`SpeciesNetwork.elasticity_method`; ``2 n`` rate evaluations where they
+fall back to central differences) and one solve.
 """
 
 from __future__ import annotations
