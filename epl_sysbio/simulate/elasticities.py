@@ -32,9 +32,9 @@ from collections.abc import Sequence
 import libsbml
 import numpy as np
 
-from epl_sysbio.simulate.symbolic import Differentiator
 from epl_sysbio.errors import UnsupportedModelError, format_ids
 from epl_sysbio.model import Model
+from epl_sysbio.simulate.symbolic import Differentiator
 
 __all__ = ["Elasticities"]
 
