@@ -12,6 +12,14 @@ moiety-analysis species order never matters, and the reduction by ``Q`` is
 the same with or without libRoadRunner's moiety analysis (BIOMD0000000009,
 where libRoadRunner refuses it, is reduced here like any other model).
 
+Elasticities are exact: the kinetic laws are differentiated symbolically
+(:class:`~epl_sysbio.simulate.elasticities.Elasticities`) and the derivatives
+are compiled into the rate evaluator, read in one call. Where that route
+cannot apply (a function without a derivative rule, variable stoichiometry,
+rules sizing a compartment, or a model whose derivatives would take
+libRoadRunner minutes to compile) they are central differences of the rates,
+and :attr:`SpeciesNetwork.elasticity_method` says which and why.
+
 Rates are evaluated on a second compilation of the model *without* moiety
 analysis: under moiety analysis libRoadRunner computes a dependent species as
 ``total - others``, which in BIOMD0000000569 (1e-16 L, species from 1e-21 to
@@ -25,6 +33,7 @@ import numpy as np
 
 from epl_sysbio.errors import UnsupportedModelError, format_ids
 from epl_sysbio.simulate import Engine
+from epl_sysbio.simulate.elasticities import Elasticities
 from epl_sysbio.simulate.numerics import finite_difference_jacobian, range_and_null_space
 
 __all__ = ["SpeciesNetwork"]
@@ -55,7 +64,13 @@ class SpeciesNetwork:
         Orthonormal basis ``Q`` of ``range(V^-1 N)`` (concentration space).
     laws : ndarray, shape (n_species, n_species - rank)
         Orthonormal basis of the complement: ``laws.T @ c`` is conserved.
+    elasticity_method : str
+        ``"exact"`` (symbolic derivatives) or ``"central differences: <why>"``.
     """
+
+    #: Above this many non-zero rate-law derivatives the augmented model is not compiled
+    #: (BIOMD0000000628: 1636 derivatives, 4 s to compile plainly, 508 s augmented).
+    MAX_EXACT_DERIVATIVES = 1000
 
     def __init__(self, engine: Engine) -> None:
         if engine.rate_rule_ids:
@@ -75,8 +90,12 @@ class SpeciesNetwork:
         self.species = tuple(s for s in engine.floating_ids if s not in ruled)
         self._engine_index = np.array([engine.floating_ids.index(s) for s in self.species], dtype=int)
         self.reactions = engine.reaction_ids
-        self._eval = Engine(engine.model, options=engine.options, conserved_moiety_analysis=False) \
-            if engine.moiety_analysis else engine
+        self._exact, self.elasticity_method = self._symbolic(engine)
+        if self._exact is not None:
+            self._eval = Engine(self._exact.model, options=engine.options, conserved_moiety_analysis=False)
+        else:
+            self._eval = Engine(engine.model, options=engine.options, conserved_moiety_analysis=False) \
+                if engine.moiety_analysis else engine
         index = {s: i for i, s in enumerate(self._eval.floating_ids)}
         self._order = np.array([index[s] for s in self.species], dtype=np.int32)  # ours -> evaluator's order
         rate_index = {r: j for j, r in enumerate(self._eval.reaction_ids)}
@@ -95,6 +114,28 @@ class SpeciesNetwork:
         self.volumes = m.getCompartmentVolumes()[[m.getCompartmentIndexForFloatingSpecies(int(i))
                                                   for i in self._engine_index]]
         self.basis, self.laws = range_and_null_space(self.stoichiometry / self.volumes[:, None])
+        if self._exact is not None:
+            el = self._exact
+            columns = {s: j for j, s in enumerate(el.state_ids + el.variables)}
+            self._exact_columns = np.array([columns[s] for s in self.species], dtype=int)
+            rows = {r: j for j, r in enumerate(el.reaction_ids)}
+            self._exact_rows = np.array([rows[r] for r in self.reactions], dtype=int)
+            # d/dc from d/d(symbol): the symbol is the amount c V for substance-only species
+            self._exact_scale = np.array([v if s in el.substance_only else 1.0
+                                          for s, v in zip(self.species, self.volumes)])
+
+    def _symbolic(self, engine: Engine) -> tuple[Elasticities | None, str]:
+        """Exact derivatives of the rate laws, or None and why not."""
+        sbml = engine.model.sbml_model
+        constant = [s for s in self.species if sbml.getSpecies(s).getConstant()]  # not state, still read
+        try:
+            exact = Elasticities(engine.model, constant)
+        except UnsupportedModelError as exc:
+            return None, f"central differences: {exc}"
+        if len(exact.derivative_ids) > self.MAX_EXACT_DERIVATIVES:
+            return None, (f"central differences: {len(exact.derivative_ids)} non-zero rate-law derivatives, over "
+                          f"{self.MAX_EXACT_DERIVATIVES} (libRoadRunner would take minutes to compile them)")
+        return exact, "exact"
 
     # ------------------------------------------------------------ state access
     def concentrations(self) -> np.ndarray:
@@ -114,7 +155,9 @@ class SpeciesNetwork:
         """Write all floating species concentrations into the rate evaluator (not the engine).
 
         Any real ``c`` is written (finite differences step below zero)."""
-        self._eval.roadrunner.model.setFloatingSpeciesAmounts(self._order, np.asarray(c, dtype=float) * self.volumes)
+        amounts = np.zeros(len(self._eval.floating_ids))  # rule-defined species' entries are ignored
+        amounts[self._order] = np.asarray(c, dtype=float) * self.volumes
+        self._eval.write_amounts(amounts)
 
     def reaction_rates(self) -> np.ndarray:
         """Reaction rates ``v`` at the state last written by :meth:`set_concentrations` (amount/time)."""
@@ -143,15 +186,21 @@ class SpeciesNetwork:
     def elasticities(self, c: np.ndarray | None = None, *, sync: bool = True) -> np.ndarray:
         """Unscaled elasticities ``eps[j, i] = dv_j / dc_i``, shape (n_reactions, n_species).
 
-        Units: amount/time per concentration. Central differences of the rates
-        (relative step 1e-5 of ``|c_i|``, floor 1e-6 of the mean concentration;
-        see :func:`~epl_sysbio.simulate.numerics.finite_difference_jacobian`).
+        Units: amount/time per concentration. Exact (symbolic derivatives evaluated
+        by libRoadRunner) unless :attr:`elasticity_method` says otherwise; then
+        central differences of the rates (relative step 1e-5 of ``|c_i|``, floor
+        1e-6 of the mean concentration; see
+        :func:`~epl_sysbio.simulate.numerics.finite_difference_jacobian`).
         Parameters are synced from the engine first unless ``sync`` is False.
         """
         if sync:
             self.sync_parameters()
         c = self.concentrations() if c is None else np.asarray(c, dtype=float)
         self.set_concentrations(c)
+        if self._exact is not None:
+            d_state, d_var = self._exact.evaluate(self._eval.roadrunner)
+            full = np.hstack([d_state, d_var])
+            return full[np.ix_(self._exact_rows, self._exact_columns)] * self._exact_scale[None, :]
         return finite_difference_jacobian(c, self.reaction_rates(), self.set_concentrations, self.reaction_rates,
                                           central=True)
 

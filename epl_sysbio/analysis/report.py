@@ -117,6 +117,8 @@ def analyze_model(
             control = control_coefficients(engine)
         except EplSysbioError as exc:
             notes.append(f"control coefficients: {exc}")
+        if control is not None and control.elasticity_method != "exact":
+            notes.append(f"elasticities by {control.elasticity_method}")
     big = len(engine.floating_ids) > LARGE_MODEL_SPECIES
     here = _snapshot(engine)
     multi = find_steady_states(engine, n_starts=2 if big else n_starts, seed=seed, use_speed_potential=not big)

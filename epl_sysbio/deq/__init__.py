@@ -6,10 +6,10 @@ adapter :class:`MolecularLayer` (``torch`` extra) is imported on first use, so
 ``import epl_sysbio.deq`` does not import torch.
 """
 
-from epl_sysbio.deq.elasticities import Elasticities
 from epl_sysbio.deq.gradient import ImplicitGradient, Sensitivities
 from epl_sysbio.deq.layer import EquilibriumLayer, LayerOptions, LayerOutput
 from epl_sysbio.deq.training import TrainingOptions, TrainingResult, train_params
+from epl_sysbio.simulate.elasticities import Elasticities  # re-exported: it lived here first
 
 __all__ = [
     "Elasticities",

@@ -13,7 +13,7 @@ Notation (amounts, not concentrations, so that conservation laws are exact):
   basis of its complement, the conservation laws ``C^T N = 0``, so
   ``C^T a = T`` stays at its start value ``T = C^T a0``.
 * ``E_a = dv/da`` (R, n) and ``E_p = dv/dp`` (R, m): exact rate-law
-  derivatives (:class:`~epl_sysbio.deq.elasticities.Elasticities`).
+  derivatives (:class:`~epl_sysbio.simulate.elasticities.Elasticities`).
 
 The steady state solves the square system (the reduced system: ``r``
 independent balance equations plus the ``n - r`` conservation laws)

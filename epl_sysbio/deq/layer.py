@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epl_sysbio.deq.elasticities import Elasticities
 from epl_sysbio.deq.gradient import ImplicitGradient
 from epl_sysbio.errors import (
     ConfigError,
@@ -27,6 +26,7 @@ from epl_sysbio.errors import (
 )
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateOptions, Status
+from epl_sysbio.simulate.elasticities import Elasticities
 from epl_sysbio.simulate.numerics import classify_eigenvalues
 
 __all__ = ["EquilibriumLayer", "LayerOptions", "LayerOutput"]
@@ -109,6 +109,21 @@ def _base(sid: str) -> tuple[str, bool]:
     return sid, False
 
 
+def _refuse_non_autonomous(model: Model) -> None:
+    """Events and time-dependent rates leave no steady state to differentiate (the other
+    refusals, rate and algebraic rules etc., come from :class:`Elasticities`)."""
+    problems = []
+    if model.event_ids:
+        problems.append(f"events {format_ids(model.event_ids)} (no steady state to differentiate)")
+    if model.uses_time:
+        problems.append("rates that depend on time")
+    if problems:
+        raise UnsupportedModelError(
+            f"Model {model.id!r} cannot be an equilibrium layer: it has " + "; ".join(problems)
+            + ". The implicit gradient needs a steady state of an autonomous reaction network."
+        )
+
+
 class EquilibriumLayer:
     """An SBML model as a deep-equilibrium layer.
 
@@ -162,6 +177,7 @@ class EquilibriumLayer:
             )
         # Non-state symbols to differentiate by: the params, then parameter/boundary inputs.
         self._input_variable = [_base(s)[0] for s, k in zip(self.input_ids, self._input_kind) if k != "species"]
+        _refuse_non_autonomous(model)
         self.elasticities = Elasticities(model, self.param_ids + tuple(self._input_variable))
         el = self.elasticities
         self.engine = Engine(el.model, options=dataclasses.replace(self.options.steady_state, stability=False))

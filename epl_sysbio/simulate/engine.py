@@ -302,8 +302,19 @@ class Engine:
                 "'[id]' (concentration), a parameter or a compartment id."
             )
 
-    def _write_amounts(self, amounts: np.ndarray) -> None:
-        """Write all floating species amounts; conserved totals follow (see module doc)."""
+    def write_amounts(self, amounts: np.ndarray) -> None:
+        """Write all floating species amounts at once, in ``floating_ids`` order; conserved totals follow.
+
+        The unchecked fast path for code that already holds a full amount vector
+        (finite differences, Newton steps, restoring a snapshot): any real value
+        is written, and entries of species defined by assignment rules are
+        ignored. Use :meth:`set_amounts` or :meth:`inject` for checked writes by id.
+        """
+        if np.shape(amounts) != (len(self.floating_ids),):
+            raise InvalidValueError(
+                f"Model {self.model.id!r}: write_amounts needs one amount per floating species, shape "
+                f"({len(self.floating_ids)},) in floating_ids order; got shape {np.shape(amounts)}."
+            )
         m = self._m
         if self._gamma is not None:
             m.setConservedMoietyValues(self._gamma @ amounts)
@@ -348,7 +359,7 @@ class Engine:
                     f"Model {self.model.id!r}: injecting {v!r} into {sid!r} would make its amount negative "
                     f"({current[i]!r}). Inject at most the current amount."
                 )
-        self._write_amounts(current)
+        self.write_amounts(current)
 
     def set_values(self, values: Mapping[str, float]) -> None:
         """Set values by id: ``"S"`` species amount, ``"[S]"`` species concentration,
@@ -386,7 +397,7 @@ class Engine:
         )
 
     def _restore(self, snap: tuple[np.ndarray, np.ndarray]) -> None:
-        self._write_amounts(snap[0].copy())
+        self.write_amounts(snap[0].copy())
         for sid, v in zip(self.rate_rule_ids, snap[1]):
             self._rr.setValue(sid, float(v))
         self._m.setTime(0.0)
@@ -728,7 +739,7 @@ class Engine:
         writable = [p for p in self.parameter_ids + self.compartment_ids + self.boundary_ids if p not in self._fixed]
         twin.set_values({p: self._rr.getValue(p) for p in writable})
         amounts = self.amounts()
-        twin._write_amounts(np.array([amounts[s] for s in twin.floating_ids]))
+        twin.write_amounts(np.array([amounts[s] for s in twin.floating_ids]))
         for sid in self.rate_rule_ids:
             twin._rr.setValue(sid, self._rr.getValue(sid))
         twin._m.setTime(0.0)
@@ -736,7 +747,7 @@ class Engine:
         if not result.converged:
             reasons.append(f"unreduced twin: {result.message}")
             return None
-        self._write_amounts(np.array([result.amounts[s] for s in self.floating_ids]))
+        self.write_amounts(np.array([result.amounts[s] for s in self.floating_ids]))
         for sid in self.rate_rule_ids:
             self._rr.setValue(sid, result.values[sid])
         if not self._converged(opts):

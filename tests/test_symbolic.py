@@ -7,7 +7,7 @@ import libsbml
 import pytest
 import roadrunner
 
-from epl_sysbio.deq.symbolic import Differentiator
+from epl_sysbio.simulate.symbolic import Differentiator
 from epl_sysbio.errors import UnsupportedModelError
 
 EXPRESSIONS = [

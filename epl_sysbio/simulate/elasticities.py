@@ -1,9 +1,9 @@
 """Exact rate-law derivatives, compiled into the model that libRoadRunner runs.
 
 At construction the kinetic laws are differentiated symbolically
-(:mod:`epl_sysbio.deq.symbolic`) with respect to every state species and
-every named parameter; each non-zero derivative becomes a parameter
-``_deq_e<k>`` defined by an assignment rule in an augmented copy of the
+(:mod:`epl_sysbio.simulate.symbolic`) with respect to every state species and
+every named variable; each non-zero derivative becomes a parameter
+``_d_e<k>`` defined by an assignment rule in an augmented copy of the
 model. At a steady state all of them are read in one
 ``getGlobalParameterValues`` call: exact values (no finite differences), no
 per-entry Python overhead, and evaluated by the same compiled code and at the
@@ -13,8 +13,16 @@ side reads them.
 
 Units. Kinetic laws are in amount/time. A species symbol in a rate law is its
 concentration ``a / V`` unless the species has only substance units, so
-``dv/da = dv/d[S] / V``; :attr:`Elasticities.symbol_per_amount` holds that
-factor (``1/V`` or 1) for each state species.
+``dv/da = dv/d[S] / V`` and ``dv/d[S]`` for substance-only species is
+``V dv/da`` (:attr:`Elasticities.substance_only` names them).
+
+Used by the equilibrium layer (:mod:`epl_sysbio.deq`, which also refuses
+events and time-dependent rates: no steady state to differentiate) and by
+the steady-state analyses (:mod:`epl_sysbio.analysis.network`). Only what
+the differentiation itself cannot handle is refused here: rate rules,
+algebraic rules, compartments sized by rules, variable stoichiometry, and
+(from :class:`~epl_sysbio.simulate.symbolic.Differentiator`) functions
+without a derivative rule.
 """
 
 from __future__ import annotations
@@ -24,13 +32,13 @@ from collections.abc import Sequence
 import libsbml
 import numpy as np
 
-from epl_sysbio.deq.symbolic import Differentiator
 from epl_sysbio.errors import UnsupportedModelError, format_ids
 from epl_sysbio.model import Model
+from epl_sysbio.simulate.symbolic import Differentiator
 
 __all__ = ["Elasticities"]
 
-_PREFIX = "_deq_e"
+_PREFIX = "_d_e"
 
 
 def _convert(doc: libsbml.SBMLDocument, option: str, where: str) -> None:
@@ -50,8 +58,14 @@ class Elasticities:
     model : Model
         The model; it is not modified.
     variables : sequence of str
-        Non-state symbols (global parameters, boundary species) to
-        differentiate with respect to, besides the state species.
+        Non-state symbols (global parameters, boundary or constant species)
+        to differentiate with respect to, besides the state species.
+
+    Raises
+    ------
+    UnsupportedModelError
+        For rate rules, algebraic rules, compartments sized by rules,
+        variable stoichiometry or a function without a derivative rule.
 
     Attributes
     ----------
@@ -71,7 +85,7 @@ class Elasticities:
         Species whose rate-law symbol is an amount (``hasOnlySubstanceUnits``).
     """
 
-    def __init__(self, model: Model, variables: Sequence[str]) -> None:
+    def __init__(self, model: Model, variables: Sequence[str] = ()) -> None:
         where = model.id
         doc = model.document.clone()
         _convert(doc, "promoteLocalParameters", where)
@@ -99,7 +113,10 @@ class Elasticities:
             law = reaction.getKineticLaw()
             if law is None or law.getMath() is None:
                 continue
+            reads = diff.reads(law.getMath())
             for j, var in enumerate(columns):
+                if var not in reads:
+                    continue
                 text = diff.derivative(law.getMath(), var, reaction.getId())
                 if text is None:
                     continue
@@ -120,23 +137,19 @@ class Elasticities:
     @staticmethod
     def _refuse_unsupported(sbml: libsbml.Model, model: Model) -> None:
         problems = []
-        if sbml.getNumEvents():
-            problems.append(f"events {format_ids(model.event_ids)} (no steady state to differentiate)")
         rate_rules = [r.getVariable() for r in sbml.getListOfRules() if r.isRate()]
         if rate_rules:
             problems.append(f"rate rules on {format_ids(rate_rules)}")
         if any(r.isAlgebraic() for r in sbml.getListOfRules()):
             problems.append("algebraic rules")
-        if model.uses_time:
-            problems.append("rates that depend on time")
         ruled = {r.getVariable() for r in sbml.getListOfRules()}
         ruled_compartments = sorted(ruled & {c.getId() for c in sbml.getListOfCompartments()})
         if ruled_compartments:
             problems.append(f"compartments sized by rules {format_ids(ruled_compartments)}")
         if problems:
             raise UnsupportedModelError(
-                f"Model {model.id!r} cannot be an equilibrium layer: it has " + "; ".join(problems)
-                + ". The implicit gradient needs a steady state of an autonomous reaction network."
+                f"Model {model.id!r}: no exact rate-law derivatives, it has " + "; ".join(problems)
+                + ". They need a reaction network with constant compartments and without rate or algebraic rules."
             )
 
     def _stoichiometry(self, sbml: libsbml.Model, where: str) -> np.ndarray:
@@ -156,7 +169,7 @@ class Elasticities:
         if variable:
             raise UnsupportedModelError(
                 f"Model {where!r}: reactions {format_ids(variable)} have variable stoichiometry; "
-                "the equilibrium layer needs constant stoichiometric coefficients."
+                "exact rate-law derivatives need constant stoichiometric coefficients."
             )
         return n_mat
 
