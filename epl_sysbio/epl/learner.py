@@ -43,7 +43,7 @@ __all__ = ["LearnerOptions", "Response", "EplLearner", "LEARNER_STATUSES", "acti
 
 #: How a learner can be: still running, or stopped for one of these reasons.
 LEARNER_STATUSES = ("ok", "diverged", "failed", "not_relaxed", "too_small")
-ACTIVE_RULES = ("mean", "crossings")
+ACTIVE_RULES = ("mean_change", "mean", "crossings")
 SETTLE_METHODS = ("newton", "time_course")
 
 
@@ -57,11 +57,13 @@ class LearnerOptions:
 
     Attributes
     ----------
-    active : {"mean", "crossings"}
-        ``Active(trace)`` of one output node: ``"mean"`` is the time average of
-        its concentration over the response window (trapezoid rule);
-        ``"crossings"`` counts upward crossings of ``baseline + crossing_level``
-        where ``baseline`` is the node's concentration when the input arrived.
+    active : {"mean_change", "mean", "crossings"}
+        ``Active(trace)`` of one output node, with ``baseline`` its
+        concentration when the input arrived: ``"mean"`` is the time average
+        of its concentration over the response window (trapezoid rule),
+        ``"mean_change"`` that average minus the baseline (the response the
+        input caused), ``"crossings"`` the number of upward crossings of
+        ``baseline + crossing_level``.
     crossing_level : float
         Concentration above the baseline that counts as a crossing.
     response_time : float
@@ -70,11 +72,12 @@ class LearnerOptions:
     response_points : int
         Points recorded in the response window (both ends included).
     settle : {"newton", "time_course"}
-        How step d relaxes to the learned state: ``"newton"`` uses
-        :meth:`Engine.steady_state` (NLEQ2 from the current state, falling back
-        to presimulation and a time course; the equilibrium, not a trajectory,
-        is what the next step needs), ``"time_course"`` integrates until the
-        residual test or ``settle_t_max``.
+        How step 1 and step d relax to the learned state: ``"newton"`` runs
+        libRoadRunner's NLEQ2 from the current state and accepts its answer if
+        it passes the residual test with no amount below ``-atol`` (the
+        equilibrium, not a trajectory, is what the next step needs), else
+        integrates as ``"time_course"`` does: until the residual test passes or
+        ``settle_t_max`` (then the learner stops as ``not_relaxed``).
     settle_t_max : float
         Time cap of a time-course relaxation (also the initial relaxation's).
     atol, rtol : float
@@ -83,12 +86,12 @@ class LearnerOptions:
         A state with any amount above this (or non-finite) has diverged.
     """
 
-    active: str = "mean"
+    active: str = "mean_change"
     crossing_level: float = 0.05
     response_time: float = 1.0
-    response_points: int = 11
+    response_points: int = 6
     settle: str = "newton"
-    settle_t_max: float = 1e4
+    settle_t_max: float = 1e3
     atol: float = 1e-8
     rtol: float = 1e-6
     max_amount: float = 1e6
@@ -113,19 +116,18 @@ def active(trace: np.ndarray, rule: str, crossing_level: float = 0.05) -> np.nda
     ----------
     trace : ndarray, shape (n_points, 1 + n_outputs)
         Time first, then output concentrations.
-    rule : {"mean", "crossings"}
-        See :class:`LearnerOptions`.
+    rule : {"mean_change", "mean", "crossings"}
+        See :class:`LearnerOptions`; the first row of ``trace`` is the baseline.
 
     Returns
     -------
     ndarray, shape (n_outputs,)
     """
     t, y = trace[:, 0], trace[:, 1:]
-    if rule == "mean":
+    if rule in ("mean", "mean_change"):
         span = t[-1] - t[0]
-        if len(t) < 2 or span <= 0:
-            return y[-1].copy()
-        return np.trapezoid(y, t, axis=0) / span
+        mean = y[-1].copy() if len(t) < 2 or span <= 0 else np.trapezoid(y, t, axis=0) / span
+        return mean - y[0] if rule == "mean_change" else mean
     above = y > y[0] + crossing_level
     return np.count_nonzero(above[1:] & ~above[:-1], axis=0).astype(float)
 
@@ -158,6 +160,9 @@ class EplLearner:
         order the task uses them. Inputs and feedback nodes must be distinct
         from each other; outputs may be any species.
     options : LearnerOptions
+    signed : sequence of str
+        Species that may be negative (momenta of the dynamics' SBML); all
+        others must stay >= 0 for a relaxation to count.
     """
 
     engine: Engine
@@ -165,6 +170,7 @@ class EplLearner:
     outputs: tuple[str, ...]
     feedback: tuple[str, ...]
     options: LearnerOptions = field(default_factory=LearnerOptions)
+    signed: tuple[str, ...] = ()
     status: str = "ok"
     message: str = ""
     relaxations: Counter = field(default_factory=Counter)
@@ -173,8 +179,9 @@ class EplLearner:
 
     def __post_init__(self) -> None:
         self.inputs, self.outputs, self.feedback = tuple(self.inputs), tuple(self.outputs), tuple(self.feedback)
+        self.signed = tuple(self.signed)
         floating = set(self.engine.floating_ids)
-        bad = sorted({s for s in self.inputs + self.outputs + self.feedback if s not in floating})
+        bad = sorted({s for s in self.inputs + self.outputs + self.feedback + self.signed if s not in floating})
         if bad:
             raise InvalidValueError(
                 f"Model {self.engine.model_id!r}: learner nodes {format_ids(bad)} are not floating species "
@@ -187,8 +194,9 @@ class EplLearner:
                 f"{format_ids(shared or [s for s, n in Counter(self.inputs + self.feedback).items() if n > 1])}. "
                 "Give each injection its own node.")
         self._out_sel = [f"[{s}]" for s in self.outputs]
-        self._ss_options = SteadyStateOptions(atol=self.options.atol, rtol=self.options.rtol, stability=False,
-                                              relax_t_max=self.options.settle_t_max)
+        self.steady_state_options = SteadyStateOptions(atol=self.options.atol, rtol=self.options.rtol, stability=False,
+                                                       relax_t_max=self.options.settle_t_max)
+        self._nonnegative = np.array([s not in self.signed for s in self.engine.floating_ids], dtype=bool)
 
     @property
     def ok(self) -> bool:
@@ -203,7 +211,7 @@ class EplLearner:
 
     # ------------------------------------------------------------------ internals
     def _diverged(self) -> bool:
-        a = self.engine.roadrunner.model.getFloatingSpeciesAmounts()
+        a = np.abs(self.engine.roadrunner.model.getFloatingSpeciesAmounts())
         if not np.all(np.isfinite(a)) or (len(a) and float(np.max(a)) > self.options.max_amount):
             self.stop("diverged", f"state diverged (max amount {float(np.max(a)) if len(a) else 0:.3g} "
                                   f"> {self.options.max_amount:g} or non-finite) after {self.steps} steps")
@@ -223,22 +231,38 @@ class EplLearner:
             self.engine.inject(todo)
         return not self._diverged()
 
+    def _newton(self) -> bool:
+        """libRoadRunner's NLEQ2 from the current state, accepted if it passes the residual test
+        with no amount below ``-atol`` (``signed`` species excepted); otherwise the state is put back."""
+        eng, opts = self.engine, self.options
+        eng.set_start()
+        try:
+            eng.roadrunner.steadyState()
+        except RuntimeError:
+            eng.reset()
+            return False
+        a = eng.roadrunner.model.getFloatingSpeciesAmounts()
+        if np.all(np.isfinite(a)) and np.all(a[self._nonnegative] >= -opts.atol) \
+                and eng.residual() <= opts.atol + opts.rtol * float(np.linalg.norm(eng.state())):
+            return True
+        eng.reset()
+        return False
+
     def _settle(self, kind: str) -> str:
-        """Relax to the learned state (step 1 and step d)."""
+        """Relax to the learned state (step 1 and step d): Newton, else (or by option only) a time course."""
         opts = self.options
-        if opts.settle == "newton":
-            result = self.engine.steady_state(options=self._ss_options)
-            self.relaxations[f"{kind}:{result.method.value}"] += 1
-            if not result.converged:
-                return self.stop("not_relaxed", f"{kind} relaxation: {result.message}")
-        else:
-            result = self.engine.relax(t_max=opts.settle_t_max, atol=opts.atol, rtol=opts.rtol)
-            self.relaxations[f"{kind}:{result.ended_by}"] += 1
-            self.model_time += result.time
-            if result.ended_by == "failed":
-                return self.stop("failed", f"{kind} relaxation failed: {result.message}")
-            if result.ended_by != "converged":
-                return self.stop("not_relaxed", f"{kind} relaxation hit the time cap: {result.message}")
+        if opts.settle == "newton" and self._newton():
+            self.relaxations[f"{kind}:newton"] += 1
+            self._diverged()
+            return self.status
+        result = self.engine.relax(t_max=opts.settle_t_max, atol=opts.atol, rtol=opts.rtol)
+        self.relaxations[f"{kind}:{result.ended_by}"] += 1
+        self.model_time += result.time
+        if result.ended_by == "failed":
+            return self.stop("failed", f"{kind} relaxation failed after {self.steps} steps: {result.message}")
+        if result.ended_by != "converged":
+            return self.stop("not_relaxed", f"{kind} relaxation hit the time cap after {self.steps} steps: "
+                                            f"{result.message}")
         self._diverged()
         return self.status
 

@@ -8,9 +8,11 @@ two feedback nodes, ``(reward, penalty)``:
 =============  =======  =======  =================================================================
 task           inputs   outputs  encoding
 =============  =======  =======  =================================================================
-cartpole       8        2        each of the 4 observations, divided by its scale
-                                 (2.4, 2, 0.21, 2), becomes its positive and negative parts
-                                 times ``input_scale``; action = argmax of the 2 outputs;
+cartpole       8 or 4   2        each of the 4 observations (or, with ``observations =
+                                 "pole"``, the pole angle and angular velocity only),
+                                 divided by its scale (2.4, 2, 0.21, 2), becomes its positive
+                                 and negative parts times ``input_scale``; action = argmax of
+                                 the 2 outputs;
                                  reward node gets ``step_feedback`` per step survived,
                                  penalty node ``failure_feedback`` when the pole falls
 frozenlake     4        4        the cell (row, col) of the 4x4 slippery lake becomes
@@ -74,6 +76,9 @@ class TaskConfig:
     Attributes
     ----------
     name : {"cartpole", "frozenlake", "xor", "regression"}
+    observations : {"all", "pole"}
+        CartPole: encode all four observations (8 input nodes) or the pole's
+        angle and angular velocity only (4 input nodes).
     epochs : int
         Learning epochs before the evaluation (paper: 10).
     eval_episodes : int
@@ -92,6 +97,7 @@ class TaskConfig:
     """
 
     name: str = "cartpole"
+    observations: str = "all"
     epochs: int = 10
     eval_episodes: int = 3
     input_scale: float = 1.0
@@ -105,6 +111,8 @@ class TaskConfig:
     def __post_init__(self) -> None:
         own = type(self).__name__
         check_parameter(own, "name", self.name in TASKS, f"one of {sorted(TASKS)}", self.name, error=ConfigError)
+        check_parameter(own, "observations", self.observations in ("all", "pole"), "one of ['all', 'pole']",
+                        self.observations, error=ConfigError)
         for name in ("epochs", "eval_episodes", "regression_points"):
             v = getattr(self, name)
             check_parameter(own, name, isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an int >= 1", v,
@@ -200,12 +208,18 @@ class CartPole(_GymTask):
     """gymnasium CartPole-v1 (500 steps at most)."""
 
     name, env_id = "cartpole", "CartPole-v1"
-    n_inputs, n_outputs = 8, 2
+    n_outputs = 2
     max_epoch_steps = 500
     SCALES = np.array([2.4, 2.0, 0.21, 2.0])
 
+    def __init__(self, config: TaskConfig) -> None:
+        super().__init__(config)
+        self.observed = slice(0, 4) if config.observations == "all" else slice(2, 4)
+        self.n_inputs = 8 if config.observations == "all" else 4
+
     def encode(self, observation: object) -> np.ndarray:
-        return split_signed(np.asarray(observation) / self.SCALES, self.config.input_scale)
+        scaled = np.asarray(observation)[self.observed] / self.SCALES[self.observed]
+        return split_signed(scaled, self.config.input_scale)
 
     def feedback(self, reward: float, terminated: bool) -> np.ndarray:
         c = self.config

@@ -73,7 +73,7 @@ def test_learned_state_persists_across_steps_and_feedback_moves_it():
     assert lrn.initialise() == "ok"
     z0 = lrn.learned_state()
     r1 = lrn.step([1.0, 0.0])
-    assert r1.status == "ok" and r1.trace.shape == (11, 3)
+    assert r1.status == "ok" and r1.trace.shape == (6, 3)
     assert r1.activity[0] > r1.activity[1]  # the injected branch responds
     assert lrn.feed_back([2.0]) == "ok"
     z1 = lrn.learned_state()
