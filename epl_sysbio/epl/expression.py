@@ -37,17 +37,20 @@ The rule, step by step (``0`` means "not asked")::
        Hamiltonian edge                iff exists(y1(g, s_a, g, s_b)), v = rate(y2(g, s_b, g, s_a))
 
 All queries go to the CPPN in one vectorised call. The result is a plain,
-frozen data structure (:class:`ExpressedRds`); a later step turns it into the
-dynamics' RDS spec and SBML.
+frozen data structure (:class:`ExpressedRds`); :meth:`ExpressedRds.to_spec`
+turns it into the dynamics' validated :class:`~epl_sysbio.dynamics.RdsSpec`
+(names ``c<i>`` components, ``g<i>`` genes, ``s<i>`` spaces, by index), which
+:func:`~epl_sysbio.dynamics.spec_to_model` renders as SBML.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from epl_sysbio import dynamics
 from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
 
 __all__ = [
@@ -209,6 +212,42 @@ class ExpressedRds:
         for link in self.space_links:
             d[link.a, link.b] = d[link.b, link.a] = 1.0 / link.distance
         return d
+
+    def to_spec(self, *, name: str = "expressed_rds", initial_amount: float = 1.0,
+                roles: Mapping[int, Sequence[str]] | None = None) -> dynamics.RdsSpec:
+        """The validated dynamics spec of this RDS, same node and edge order.
+
+        Component ``i`` becomes ``c<i>``, gene ``i`` ``g<i>``, space ``i``
+        ``s<i>``; every node starts at ``initial_amount`` and gets the
+        expression's friction; ``roles`` maps node indices to roles
+        (``"input"``, ``"output"``, ``"feedback"``). An RDS without nodes has
+        no dynamics: :class:`~epl_sysbio.errors.InvalidValueError`.
+        """
+        roles = dict(roles or {})
+        genes = [f"g{g.index}" for g in self.genes]
+        spaces = [f"s{s.index}" for s in self.spaces]
+        node_key = [(genes[n.gene], spaces[n.space]) for n in self.nodes]
+        return dynamics.RdsSpec(
+            name=name,
+            components=tuple(dynamics.Component(name=f"c{c.index}", mass=c.mass, charge=float(c.charge))
+                             for c in self.components),
+            genes=tuple(dynamics.Gene(name=genes[g.index], potential=g.potential,
+                                      composition={f"c{i}": n for i, n in enumerate(g.composition) if n})
+                        for g in self.genes),
+            spaces=tuple(dynamics.Space(name=s) for s in spaces),
+            links=tuple(dynamics.SpaceLink(a=spaces[k.a], b=spaces[k.b], distance=k.distance)
+                        for k in self.space_links),
+            nodes=tuple(dynamics.Node(gene=g, space=s, initial_amount=initial_amount, reservoir=n.reservoir_rate,
+                                      friction=self.friction, roles=tuple(roles.get(n.index, ())))
+                        for (g, s), n in zip(node_key, self.nodes)),
+            reactions=tuple(dynamics.Reaction(reactants=(node_key[r.reactants[0]][0], node_key[r.reactants[1]][0]),
+                                              product=node_key[r.product][0], space=node_key[r.product][1],
+                                              rate=r.rate) for r in self.reactions),
+            diffusion=tuple(dynamics.Diffusion(gene=node_key[e.a][0], a=node_key[e.a][1], b=node_key[e.b][1],
+                                               rate=e.rate) for e in self.diffusion),
+            hamiltonian=tuple(dynamics.HamiltonianEdge(gene=node_key[e.a][0], a=node_key[e.a][1],
+                                                       b=node_key[e.b][1], rate=e.rate) for e in self.hamiltonian),
+        )
 
 
 class _Queries:
