@@ -4,8 +4,8 @@
 
     alignment = cos(dz, -grad_z* L) = -(dz . g) / (|dz| |g|)
 
-``dz`` is the change of the learned state ``z*`` (all floating-species
-amounts) that one learning step makes (input injection, response, feedback
+``dz`` is the change of the learned state ``z*`` (the node amounts; momenta
+are left out) that one learning step makes (input injection, response, feedback
 injection, relaxation: :meth:`EplLearner.step` + :meth:`EplLearner.feed_back`);
 ``g`` is the gradient of the loss with respect to ``z*`` through the
 equilibrium map ``z* -> z_eq(z* + I_z x) -> outputs -> L``. The gradient is
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from epl_sysbio.errors import EplSysbioError
 from epl_sysbio.evolve import Genome
 
 from .learner import EplLearner
@@ -46,9 +47,9 @@ def alignment_score(dz: np.ndarray, grad: np.ndarray) -> float | None:
     return float(-(dz @ grad) / (nd * ng))
 
 
-def _equilibrium_outputs(learner: EplLearner, z: dict[str, float], x: np.ndarray) -> np.ndarray | None:
+def _equilibrium_outputs(learner: EplLearner, x: np.ndarray) -> np.ndarray | None:
+    """Outputs at the equilibrium reached after injecting ``x`` into the current state."""
     eng = learner.engine
-    eng.set_amounts(z)
     eng.inject({s: float(v) for s, v in zip(learner.inputs, x) if v > 0})
     result = eng.steady_state(options=learner.steady_state_options)
     if not result.converged:
@@ -57,29 +58,33 @@ def _equilibrium_outputs(learner: EplLearner, z: dict[str, float], x: np.ndarray
 
 
 def loss_gradient(learner: EplLearner, x: np.ndarray, loss, rel_step: float = 1e-6) -> np.ndarray | None:
-    """Central finite-difference gradient of ``loss(outputs)`` w.r.t. the current amounts (floating_ids order).
+    """Central finite-difference gradient of ``loss(outputs)`` w.r.t. the current amounts.
 
-    The engine's state is restored afterwards. None if a steady state fails.
+    Returns the gradient over the learner's non-signed species (amounts ``x``,
+    not momenta), in ``engine.floating_ids`` order, or None if a steady state
+    fails. The engine's state is restored afterwards (it becomes the engine's
+    start state, see :meth:`Engine.set_start`).
     """
     eng = learner.engine
+    ids = [s for s in eng.floating_ids if s not in learner.signed]
+    eng.set_start()
     z0 = eng.amounts()
-    grad = np.zeros(len(z0))
+    grad = np.zeros(len(ids))
     try:
-        for k, sid in enumerate(eng.floating_ids):
+        for k, sid in enumerate(ids):
             h = rel_step * max(1.0, abs(z0[sid]))
             values = []
-            for sign in (1.0, -1.0):
-                z = dict(z0)
-                z[sid] = z0[sid] + sign * h
-                if z[sid] < 0:
-                    return None
-                o = _equilibrium_outputs(learner, z, x)
+            for step in (h, -min(h, z0[sid])):
+                eng.reset()
+                eng.inject({sid: step})
+                o = _equilibrium_outputs(learner, x)
                 if o is None:
                     return None
                 values.append(loss(o))
-            grad[k] = (values[0] - values[1]) / (2 * h)
+            span = h + min(h, z0[sid])
+            grad[k] = (values[0] - values[1]) / span if span > 0 else 0.0
     finally:
-        eng.set_amounts(z0)
+        eng.reset()
     return grad
 
 
@@ -99,6 +104,7 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int) -> float | None:
         return None
     x, target = _probe(task, seed)
     eng = learner.engine
+    eng.set_start()
     z0 = eng.amounts()
     if isinstance(task, _SupervisedTask):
         def loss(o: np.ndarray) -> float:
@@ -126,10 +132,9 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int) -> float | None:
     if not learner.ok:
         return None
     z1 = eng.amounts()
-    dz = np.array([z1[s] - z0[s] for s in eng.floating_ids])
-    eng.set_amounts(z0)
+    dz = np.array([z1[s] - z0[s] for s in eng.floating_ids if s not in learner.signed])
+    eng.reset()  # back to z0, where the gradient is taken
     grad = loss_gradient(learner, x, loss)
-    eng.set_amounts(z1)
     return None if grad is None else alignment_score(dz, grad)
 
 
@@ -140,7 +145,10 @@ def best_learner_alignment(genome: Genome, seed: int, config) -> float | None:
     network = build_network(genome, config)
     if isinstance(network, str):
         return None
-    learner = make_learner(network, config)
-    if learner.initialise() != "ok":
+    try:
+        learner = make_learner(network, config)
+        if learner.initialise() != "ok":
+            return None
+        return probe_alignment(learner, task_for(config.task), seed)
+    except EplSysbioError:  # a probe that cannot be computed is no score, never a crash
         return None
-    return probe_alignment(learner, task_for(config.task), seed)

@@ -183,8 +183,11 @@ def evaluate_genome(genome: Genome, seed: int, config, *, traces: list | None = 
         learner = make_learner(network, config)
     except EplSysbioError as exc:
         return _stopped("failed", f"could not compile the network: {exc}")
-    return evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness,
-                            traces=traces)
+    try:
+        return evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness,
+                                traces=traces)
+    except (EplSysbioError, RuntimeError) as exc:  # a numerical failure is a status, never a crash
+        return _stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}")
 
 
 def export_champion(genome: Genome, seed: int, config, directory: Path) -> dict[str, Path]:
