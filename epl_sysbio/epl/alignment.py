@@ -140,15 +140,16 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int) -> float | None:
 
 def best_learner_alignment(genome: Genome, seed: int, config) -> float | None:
     """Eq. 4 for a genome's learner (a fresh one, initialised), or None if it has none."""
-    from .substrate import build_network, make_learner, task_for
+    from .substrate import build_network, make_learner, quiet_native_stderr, task_for
 
     network = build_network(genome, config)
     if isinstance(network, str):
         return None
     try:
-        learner = make_learner(network, config)
-        if learner.initialise() != "ok":
-            return None
-        return probe_alignment(learner, task_for(config.task), seed)
-    except EplSysbioError:  # a probe that cannot be computed is no score, never a crash
+        with quiet_native_stderr():
+            learner = make_learner(network, config)
+            if learner.initialise() != "ok":
+                return None
+            return probe_alignment(learner, task_for(config.task), seed)
+    except (EplSysbioError, RuntimeError):  # a probe that cannot be computed is no score, never a crash
         return None

@@ -56,10 +56,10 @@ class EplJobConfig:
 
     neat: NeatConfig = field(default_factory=lambda: NeatConfig(population_size=100, **CPPN_NEAT))
     run: RunConfig = field(default_factory=lambda: RunConfig(generations=50, worst_fitness=0.0))
-    task: TaskConfig = field(default_factory=TaskConfig)
+    task: TaskConfig = field(default_factory=lambda: TaskConfig(observations="pole"))
     learner: LearnerOptions = field(default_factory=LearnerOptions)
     substrate: EplSubstrateConfig = field(
-        default_factory=lambda: EplSubstrateConfig(n_genes=3, n_spaces=3, existence_threshold=-0.3))
+        default_factory=lambda: EplSubstrateConfig(n_genes=3, n_spaces=2, existence_threshold=-0.3))
     fitness: FitnessWeights = field(default_factory=FitnessWeights)
 
     def __post_init__(self) -> None:
@@ -94,8 +94,8 @@ def _paper(task: str) -> EplJobConfig:
 
 
 PRESETS: dict[str, EplJobConfig] = {
-    "default": EplJobConfig().replace(neat={"population_size": 40}, run={"generations": 12},
-                                      task={"eval_episodes": 2, "observations": "pole"}),
+    "default": EplJobConfig().replace(neat={"population_size": 24}, run={"generations": 8},
+                                      task={"eval_episodes": 1}),
     "paper": _paper("cartpole"),
     "frozenlake-paper": _paper("frozenlake").replace(task={"eval_episodes": 20}),
     "smoke": EplJobConfig().replace(neat={"population_size": 6}, run={"generations": 2, "executor": "serial",

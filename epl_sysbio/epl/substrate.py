@@ -26,6 +26,7 @@ import contextlib
 import dataclasses
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -169,6 +170,28 @@ def make_learner(network: LearnerNetwork, config) -> EplLearner:
     return EplLearner(engine, network.inputs, network.outputs, network.feedback, config.learner, signed=signed)
 
 
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Send file descriptor 2 to /dev/null for the duration (then restore it).
+
+    SUNDIALS prints every failed CVODE step of a diverging candidate network
+    straight to fd 2; those failures are reported as learner statuses instead.
+    """
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def evaluate_genome(genome: Genome, seed: int, config, *, traces: list | None = None) -> LearnerReport:
     """Fitness and details of one genome (pure in ``(genome, seed, config)``).
 
@@ -176,6 +199,11 @@ def evaluate_genome(genome: Genome, seed: int, config, *, traces: list | None = 
     fitness with the reason; numerical failures inside learning are the
     learner's status (see :class:`EplLearner`).
     """
+    with quiet_native_stderr():
+        return _evaluate_genome(genome, seed, config, traces)
+
+
+def _evaluate_genome(genome: Genome, seed: int, config, traces: list | None) -> LearnerReport:
     network = build_network(genome, config)
     if isinstance(network, str):
         return _stopped("too_small", network)
