@@ -1,7 +1,7 @@
 """EPL main job at the paper's scale, and baselines on the same evaluation budget.
 
     python analysis/epl_paper_runs.py --out runs/epl_paper [--quick] [--seed 0]
-        [--task cartpole|frozenlake] [--from-run DIR] [--budget-population 16] [--budget-generations 4]
+        [--task cartpole|frozenlake] [--from-run DIR] [--skip-main] [--skip-baselines]
 
 (1) The main job with the ``paper`` preset (population 100, 50 generations,
     10 learning epochs; ``frozenlake-paper`` with ``--task frozenlake``), or the
@@ -9,7 +9,7 @@
     fitness per generation, first generation with best >= 99, mean fitness at
     the last generation, training-time reduction per generation after the goal.
 (2) Baselines, each given the same number of evaluations ``B = population x
-    generations`` (``--budget-*``) and the same task, seeds and fitness:
+    generations`` (16 x 4; 6 x 2 with ``--quick``) and the same task, seeds and fitness:
 
     * ``epl``: HyperNEAT over EPL learners (feedback on: the state learns);
     * ``epl_no_feedback``: the same HyperNEAT with every feedback amount 0 (the
@@ -141,6 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     pre.add_argument("--task", default="cartpole", choices=["cartpole", "frozenlake"])
     pre.add_argument("--from-run", type=Path)
     pre.add_argument("--skip-main", action="store_true", help="only the baselines")
+    pre.add_argument("--skip-baselines", action="store_true", help="only the main run (or --from-run's figures)")
     extra, rest = pre.parse_known_args(argv)
     args, cfg, _ = start_run(__doc__.splitlines()[0], rest, FULL, QUICK)
     out: Path = args.out
@@ -161,6 +162,10 @@ def main(argv: list[str] | None = None) -> None:
             "paper_wall_s_per_evaluation": s["wall_s_per_evaluation"], "paper_run_dir": main_run["run_dir"],
         })
 
+    if extra.skip_baselines:
+        headline["wall_s"] = time.perf_counter() - t0
+        print(json.dumps(headline))
+        return
     # (2) baselines on one budget
     pop, gens = cfg["budget_population"], cfg["budget_generations"]
     small = paper.replace(neat={"population_size": max(pop, 2)}, run={"generations": gens})

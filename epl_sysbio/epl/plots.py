@@ -137,23 +137,26 @@ def plot_network(path: Path, spec, *, title: str = "") -> None:
 
 def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequence[str], *,
                         title: str = "", max_steps: int = 300) -> None:
-    """(d) Output concentrations during the first ``max_steps`` learning steps, responses laid end to end."""
+    """(d) Each output's concentration during the first ``max_steps`` learning steps, responses end to end.
+
+    One panel per output (their levels can differ by far more than their responses).
+    """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 3.8), dpi=110)
-    offset = 0.0
+    n = max(1, len(labels))
+    fig, axes = plt.subplots(n, 1, figsize=(8, 1.4 + 1.6 * n), dpi=110, sharex=True, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for k, trace in enumerate(traces[:max_steps]):
+    offset = 0.0
+    for trace in traces[:max_steps]:
         t = trace[:, 0] - trace[0, 0] + offset
-        for j in range(trace.shape[1] - 1):
-            ax.plot(t, trace[:, 1 + j], color=colours[j % len(colours)], lw=0.8,
-                    label=labels[j] if k == 0 else None)
+        for j in range(min(n, trace.shape[1] - 1)):
+            axes[j, 0].plot(t, trace[:, 1 + j], color=colours[j % len(colours)], lw=0.7)
         offset = t[-1]
-    ax.set_xlabel(f"model time over the first {min(len(traces), max_steps)} learning steps (responses end to end)")
-    ax.set_ylabel("output concentration")
-    ax.set_title(title or "Output trace of the best learner during learning")
-    if traces:
-        ax.legend(fontsize=8, loc="upper right")
-    ax.grid(alpha=0.3)
+    for j, label in enumerate(labels):
+        axes[j, 0].set_ylabel(label, fontsize=8)
+        axes[j, 0].grid(alpha=0.3)
+    axes[-1, 0].set_xlabel(f"model time over the first {min(len(traces), max_steps)} learning steps "
+                           "(response windows end to end)")
+    axes[0, 0].set_title(title or "Output trace of the best learner during learning")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
