@@ -140,6 +140,8 @@ def test_run_directory_holds_everything(smoke_run):
         assert key in summary
     assert summary["best_fitness"] == max(float(r["best_fitness"]) for r in rows)
     assert summary["mean_fitness_final"] == pytest.approx(float(rows[-1]["mean_fitness"]))
+    # the main process re-evaluated each generation's best with its seed and got the same fitness
+    assert [r["best_reproduced"] for r in rows] == ["True"] * len(rows) and summary["best_not_reproduced"] == 0
     assert list((out / "neat" / "checkpoints").glob("gen-*.json"))
     plots = {p.name for p in (out / "plots").iterdir()}
     assert {"fitness.png", "training_time.png", "trace.png"} <= plots
