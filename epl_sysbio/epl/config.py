@@ -90,7 +90,7 @@ class EplJobConfig:
 
 
 def _paper(task: str) -> EplJobConfig:
-    return EplJobConfig(task=TaskConfig(name=task, epochs=10))
+    return EplJobConfig().replace(task={"name": task, "epochs": 10})
 
 
 PRESETS: dict[str, EplJobConfig] = {
