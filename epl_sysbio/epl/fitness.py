@@ -91,6 +91,11 @@ class LearnerReport:
     def reached_goal(self) -> bool:
         return self.steps_to_goal is not None
 
+    @classmethod
+    def from_dict(cls, data: dict) -> LearnerReport:
+        """Inverse of :meth:`to_dict`."""
+        return cls(**{**data, "epoch_scores": tuple(data["epoch_scores"]), "eval_scores": tuple(data["eval_scores"])})
+
     def to_dict(self) -> dict:
         return {
             "fitness": self.fitness, "performance": self.performance, "epoch_scores": list(self.epoch_scores),

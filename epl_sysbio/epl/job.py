@@ -4,10 +4,9 @@
 directory writable, not overwriting a previous run without ``force``, a
 resume only under the same config), then steps the generic generation loop
 (:mod:`epl_sysbio.evolve.loop`) one generation at a time through its
-checkpoints, re-evaluates each generation's best learner in the main process
-to record its details (the same seed must give the same fitness:
-``best_reproduced`` in the logbook, ``best_not_reproduced`` in the summary),
-and writes::
+checkpoints, records each generation's best learner's details (workers write
+every evaluation's report to ``neat/reports/<seed>.json``; the best's is kept
+in generations.jsonl) and its Eq. 4 alignment, and writes::
 
     <out>/config.toml        the exact job config (all six sections)
     <out>/logbook.csv        a row per generation: gen, best_fitness, mean_fitness, species,
@@ -28,7 +27,6 @@ generations ``g >= g0`` whose best learner reached the goal, ``g0`` the first.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import time
 from dataclasses import dataclass
@@ -54,9 +52,25 @@ __all__ = ["JobResult", "run_job", "prepare_run_dir", "summarise", "epl_fitness"
 RUN_FILES = ("config.toml", "logbook.csv", "summary.json", "generations.jsonl", "neat", "plots", "best")
 
 
-def epl_fitness(genome: Genome, seed: int, config: EplJobConfig) -> float:
-    """The generation loop's fitness: :func:`evaluate_genome`'s fitness (picklable through ``partial``)."""
-    return evaluate_genome(genome, seed, config).fitness
+def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path | None = None) -> float:
+    """The generation loop's fitness: :func:`evaluate_genome`'s (picklable through ``partial``).
+
+    With ``reports``, the full report is also written to ``reports/<seed>.json``
+    (atomically; a retried evaluation writes the same text), so that the main
+    process learns the details of a generation's best without re-evaluating it.
+    """
+    report = evaluate_genome(genome, seed, config)
+    if reports is not None:
+        atomic_write(Path(reports) / f"{seed}.json", json.dumps(report.to_dict()).encode())
+    return report.fitness
+
+
+def _take_report(reports: Path, seed: int) -> LearnerReport:
+    """The best's report from the side channel; the generation's other reports are removed."""
+    report = LearnerReport.from_dict(json.loads((reports / f"{seed}.json").read_text()))
+    for path in reports.glob("*.json"):
+        path.unlink()
+    return report
 
 
 @dataclass
@@ -150,7 +164,6 @@ def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[
         "training_time_reduction_pct_per_gen": reduction,
         "training_time_final_pct": rel[-1] if rel else None,
         "alignment_mean": float(np.mean(alignments)) if alignments else None,
-        "best_not_reproduced": sum(1 for r in records if not r.get("best_reproduced", True)),
         "seed": config.run.seed,
     }
 
@@ -212,7 +225,9 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
         done = max(int(p.name[4:10]) for p in list_checkpoints(out / "neat" / "checkpoints"))
         records, bests = _load_history(out, done)
     ecfg = config.evolve_config
-    fitness = partial(epl_fitness, config=config)
+    reports = out / "neat" / "reports"
+    reports.mkdir(parents=True, exist_ok=True)
+    fitness = partial(epl_fitness, config=config, reports=reports)
     own = executor is None
     executor = executor or make_executor(config.run)
     progress = ProgressReporter(config.run.generations, len(records), enabled=config.run.progress)
@@ -230,12 +245,10 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
             index = int(np.argmax([g.fitness.values[0] for g in population]))
             champion = population[index]
             seed = evaluation_seed(config.run.seed, gen, index)
-            report = evaluate_genome(champion, seed, config)
-            reproduced = math.isclose(report.fitness, champion.fitness.values[0], rel_tol=1e-9, abs_tol=1e-9)
+            report = _take_report(reports, seed)
             alignment = best_learner_alignment(champion, seed, config)
             record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
                              evaluated_s, report, seed, alignment)
-            record["best_reproduced"] = reproduced
             records.append(record)
             bests.append(champion.copy())
             with (out / "generations.jsonl").open("a") as f:
@@ -254,7 +267,9 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     summary = summarise(config, records, time.perf_counter() - wall0)
     best_gen = summary["best_generation"]
     if best_gen is not None:
-        export_champion(bests[best_gen], records[best_gen]["best_seed"], config, out / "best")
+        entry = json.loads((out / "generations.jsonl").read_text().splitlines()[best_gen])
+        export_champion(bests[best_gen], records[best_gen]["best_seed"], config, out / "best",
+                        report=LearnerReport.from_dict(entry["report"]))
     if config.run.plots:
         write_plots(out, config, records, bests)
     atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())

@@ -218,8 +218,12 @@ def _evaluate_genome(genome: Genome, seed: int, config, traces: list | None) -> 
         return _stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}")
 
 
-def export_champion(genome: Genome, seed: int, config, directory: Path) -> dict[str, Path]:
-    """Write the champion as SBML, Antimony, OMEX (with a SED-ML steady-state task), its genome and its report."""
+def export_champion(genome: Genome, seed: int, config, directory: Path,
+                    report: LearnerReport | None = None) -> dict[str, Path]:
+    """Write the champion as SBML, Antimony, OMEX (with a SED-ML steady-state task), its genome and its report.
+
+    The report is computed (``evaluate_genome(genome, seed, config)``) unless given.
+    """
     from .export import export_network
 
     network = build_network(genome, config)
@@ -230,7 +234,7 @@ def export_champion(genome: Genome, seed: int, config, directory: Path) -> dict[
         (directory / "README.txt").write_text(f"The best genome expresses no learner network: {network}\n")
         return {}
     paths = export_network(network.model, directory)
-    report = evaluate_genome(genome, seed, config)
+    report = report or evaluate_genome(genome, seed, config)
     roles = {"inputs": list(network.inputs), "outputs": list(network.outputs), "feedback": list(network.feedback)}
     (directory / "learner.json").write_text(json.dumps({"roles": roles, "seed": seed, "report": report.to_dict()},
                                                        indent=1))
