@@ -30,6 +30,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from epl_sysbio.dynamics import RdsSpec, spec_to_model
 from epl_sysbio.errors import EplSysbioError
 from epl_sysbio.evolve import Genome, compile_genome, genome_to_dict
 from epl_sysbio.model import Model
@@ -40,14 +41,15 @@ from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
 from .learner import EplLearner
 from .tasks import Task, TaskConfig, make_task
 
-__all__ = ["LearnerNetwork", "assign_roles", "build_network", "evaluate_genome", "export_champion", "task_for"]
+__all__ = ["LearnerNetwork", "assign_roles", "role_order", "build_network", "make_learner", "evaluate_genome",
+           "export_champion", "task_for", "fast_compile", "quiet_native_stderr"]
 
 
 @dataclass(frozen=True)
 class LearnerNetwork:
     """A network ready for a learner: its spec (with roles), SBML model and the role species ids."""
 
-    spec: object
+    spec: RdsSpec
     model: Model
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
@@ -65,7 +67,7 @@ def task_for(config: TaskConfig) -> Task:
     return make_task(config)
 
 
-def _components(spec) -> list[list[int]]:
+def _components(spec: RdsSpec) -> list[list[int]]:
     """Connected components of the node graph (reactions join their three nodes; transport edges their two)."""
     index = spec.node_index
     parent = list(range(len(spec.nodes)))
@@ -91,7 +93,7 @@ def _components(spec) -> list[list[int]]:
     return list(groups.values())
 
 
-def role_order(spec) -> list[int]:
+def role_order(spec: RdsSpec) -> list[int]:
     """Nodes of the largest connected component (first found on ties), ordered by (space, gene)."""
     spaces = {s.name: i for i, s in enumerate(spec.spaces)}
     genes = {g.name: i for i, g in enumerate(spec.genes)}
@@ -99,7 +101,7 @@ def role_order(spec) -> list[int]:
     return sorted(largest, key=lambda i: (spaces[spec.nodes[i].space], genes[spec.nodes[i].gene]))
 
 
-def assign_roles(spec, n_inputs: int, n_outputs: int, n_feedback: int):
+def assign_roles(spec: RdsSpec, n_inputs: int, n_outputs: int, n_feedback: int) -> RdsSpec | str:
     """The spec with roles by the rule of the module docstring, or a reason string if it is too small."""
     order = role_order(spec)
     need = n_inputs + n_outputs + n_feedback
@@ -114,14 +116,12 @@ def assign_roles(spec, n_inputs: int, n_outputs: int, n_feedback: int):
     return dataclasses.replace(spec, nodes=nodes)
 
 
-def _role_ids(spec, role: str, order: list[int]) -> tuple[str, ...]:
+def _role_ids(spec: RdsSpec, role: str, order: list[int]) -> tuple[str, ...]:
     return tuple(spec.nodes[i].species_id for i in order if role in spec.nodes[i].roles)
 
 
 def build_network(genome: Genome, config) -> LearnerNetwork | str:
     """The learner network a genome expresses under ``config`` (an :class:`EplJobConfig`), or why there is none."""
-    from epl_sysbio.dynamics import spec_to_model
-
     cppn = compile_genome(genome, recurrent=config.neat.recurrent, steps=config.neat.recurrent_steps,
                           sigmoid_slope=config.neat.sigmoid_slope)
     rds = express_substrate(cppn, config.substrate)
