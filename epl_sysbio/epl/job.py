@@ -65,12 +65,15 @@ def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path |
     return report.fitness
 
 
-def _take_report(reports: Path, seed: int) -> LearnerReport:
-    """The best's report from the side channel; the generation's other reports are removed."""
-    report = LearnerReport.from_dict(json.loads((reports / f"{seed}.json").read_text()))
-    for path in reports.glob("*.json"):
+def _take_reports(reports: Path, seed: int) -> tuple[LearnerReport, dict[str, int]]:
+    """The best's report from the side channel and the generation's learner statuses (reports then removed)."""
+    best = LearnerReport.from_dict(json.loads((reports / f"{seed}.json").read_text()))
+    statuses: dict[str, int] = {}
+    for path in sorted(reports.glob("*.json")):
+        status = json.loads(path.read_text())["status"]
+        statuses[status] = statuses.get(status, 0) + 1
         path.unlink()
-    return report
+    return best, dict(sorted(statuses.items()))
 
 
 @dataclass
@@ -169,14 +172,15 @@ def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[
 
 
 def _record(gen: int, population: list[Genome], species: int, evaluations: int, wall_s: float,
-            report: LearnerReport, seed: int, alignment: float | None) -> dict[str, Any]:
+            report: LearnerReport, seed: int, alignment: float | None, statuses: dict[str, int]) -> dict[str, Any]:
     fit = np.array([g.fitness.values[0] for g in population])
     return {
         "gen": gen, "best_fitness": float(fit.max()), "mean_fitness": float(fit.mean()),
         "std_fitness": float(fit.std()), "species": species, "evaluations": evaluations, "wall_s": wall_s,
         "best_performance": report.performance, "best_steps_to_goal": report.steps_to_goal,
         "best_size": report.size, "best_status": report.status, "best_alignment": alignment,
-        "best_seed": seed, "stopped": int(np.sum(fit <= 0.0)),
+        "best_seed": seed, "ok": statuses.get("ok", 0), "too_small": statuses.get("too_small", 0),
+        "stopped": sum(n for k, n in statuses.items() if k not in ("ok", "too_small")),
     }
 
 
@@ -245,10 +249,10 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
             index = int(np.argmax([g.fitness.values[0] for g in population]))
             champion = population[index]
             seed = evaluation_seed(config.run.seed, gen, index)
-            report = _take_report(reports, seed)
+            report, statuses = _take_reports(reports, seed)
             alignment = best_learner_alignment(champion, seed, config)
             record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
-                             evaluated_s, report, seed, alignment)
+                             evaluated_s, report, seed, alignment, statuses)
             records.append(record)
             bests.append(champion.copy())
             with (out / "generations.jsonl").open("a") as f:
