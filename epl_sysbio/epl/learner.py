@@ -84,6 +84,11 @@ class LearnerOptions:
         Residual test ``norm(F) <= atol + rtol * norm(x)`` (x in concentrations).
     max_amount : float
         A state with any amount above this (or non-finite) has diverged.
+    max_integrator_steps : int
+        CVODE's step limit between two output points (libRoadRunner's
+        ``maximum_num_steps``, default 20000). A relaxation that needs more has
+        failed: a deterministic cap on the cost of very stiff networks, which
+        otherwise take minutes per learner.
     """
 
     active: str = "mean_change"
@@ -95,9 +100,13 @@ class LearnerOptions:
     atol: float = 1e-8
     rtol: float = 1e-6
     max_amount: float = 1e6
+    max_integrator_steps: int = 1000
 
     def __post_init__(self) -> None:
         own = type(self).__name__
+        m = self.max_integrator_steps
+        check_parameter(own, "max_integrator_steps", isinstance(m, int) and not isinstance(m, bool) and m >= 10,
+                        "an int >= 10", m)
         check_parameter(own, "active", self.active in ACTIVE_RULES, f"one of {list(ACTIVE_RULES)}", self.active)
         check_parameter(own, "settle", self.settle in SETTLE_METHODS, f"one of {list(SETTLE_METHODS)}",
                         self.settle)
@@ -197,6 +206,7 @@ class EplLearner:
         self.steady_state_options = SteadyStateOptions(atol=self.options.atol, rtol=self.options.rtol, stability=False,
                                                        relax_t_max=self.options.settle_t_max)
         self._nonnegative = np.array([s not in self.signed for s in self.engine.floating_ids], dtype=bool)
+        self.engine.roadrunner.integrator.setValue("maximum_num_steps", self.options.max_integrator_steps)
 
     @property
     def ok(self) -> bool:
