@@ -7,10 +7,10 @@ RUN_OUT ?= runs/default
 
 .PHONY: run test install clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -15,9 +15,9 @@ trajectories with time-matched gradient descent:
     Delta at the final time against the number n of averaged trajectories;
 (3) beta = inf on the log rate constants of a molecular equilibrium layer (a
     phosphorylation cycle whose product binds a receptor, solved to steady state
-    by libRoadRunner), loss on two steady-state outputs, gradient by central
-    finite differences in log-rate space (stand-in until the implicit-function-
-    theorem gradient of the equilibrium layer lands).
+    by libRoadRunner through epl_sysbio.deq.EquilibriumLayer), loss on two
+    steady-state outputs, gradient by the layer's implicit-function-theorem
+    gradient in log-rate space.
 
 Writes CSV and PNG into --out and prints one JSON line of headline figures last.
 """
@@ -186,45 +186,36 @@ OUTPUT_IDS = ("Sp", "C")
 
 
 class MolecularSteadyStateLoss:
-    """Squared error of steady-state outputs of one compiled libRoadRunner model.
-
-    All libRoadRunner use sits here so that the equilibrium layer can replace
-    it. The model is compiled once with ``conservedMoietyAnalysis = True`` (set
-    once: no recompilation per solve); rate constants are set by id and
-    species read by id (their order changes under moiety analysis).
+    """Squared error of steady-state outputs of a molecular equilibrium layer.
 
     ``U(theta) = sum_k (y_k(exp theta) - y*_k)^2`` over the outputs ``y`` =
-    steady-state ``Sp`` and ``C``; ``theta`` are the log rate constants. A
-    failed steady-state solve gives ``U = inf`` (the mutant is rejected).
-    The gradient is by central finite differences in log-rate space,
-    ``dU/dtheta_i ~ (U(theta + h e_i) - U(theta - h e_i)) / (2h)``, the stand-in
-    for the implicit-function-theorem gradient of the equilibrium layer.
+    steady-state amounts of ``Sp`` and ``C``; ``theta`` are the log rate
+    constants. The layer (:class:`epl_sysbio.deq.EquilibriumLayer`) compiles
+    the model once, warm-starts each solve from the previous steady state (a
+    failed warm start is retried from the initial state) and reports a status
+    per solve: anything but a stable steady state gives ``U = inf`` (the
+    mutant is rejected). The gradient is the layer's implicit-function-theorem
+    gradient, ``dU/dtheta_i = 2 sum_k (y_k - y*_k) (dy_k/dk_i) k_i`` with
+    ``k = exp(theta)``: no finite differences.
     """
 
-    def __init__(self, targets: np.ndarray | None = None, fd_step: float = 1e-4):
-        import antimony
-        import roadrunner
+    def __init__(self, targets: np.ndarray | None = None):
+        from epl_sysbio.deq import EquilibriumLayer, LayerOptions
+        from epl_sysbio.model import Model
 
-        antimony.clearPreviousLoads()
-        if antimony.loadAntimonyString(MOLECULAR_MODEL) < 0:
-            raise RuntimeError(antimony.getLastError())
-        self._rr = roadrunner.RoadRunner(antimony.getSBMLString(antimony.getMainModuleName()))
-        self._rr.conservedMoietyAnalysis = True
-        self.fd_step = fd_step
+        self.layer = EquilibriumLayer(Model.from_antimony(MOLECULAR_MODEL), inputs=[], outputs=list(OUTPUT_IDS),
+                                      params=list(RATE_IDS), options=LayerOptions(start="warm"))
+        self._no_inputs = np.zeros((1, 0))
         self.n_solves = 0
         self.targets = np.zeros(len(OUTPUT_IDS)) if targets is None else np.asarray(targets)
 
-    def outputs(self, log_rates: np.ndarray) -> np.ndarray:
-        """Steady-state outputs for one parameter vector; ``(d,) -> (k,)`` (NaN on failure)."""
-        for rid, value in zip(RATE_IDS, np.exp(log_rates)):
-            self._rr.setValue(rid, float(value))
+    def _forward(self, log_rates: np.ndarray, gradient: bool):
         self.n_solves += 1
-        try:
-            self._rr.steadyState()
-        except RuntimeError:
-            self._rr.reset()  # back to the initial amounts, same conserved totals
-            return np.full(len(OUTPUT_IDS), np.nan)
-        return np.array([self._rr.getValue(sid) for sid in OUTPUT_IDS])
+        return self.layer.forward(self._no_inputs, params=np.exp(log_rates), gradient=gradient)
+
+    def outputs(self, log_rates: np.ndarray) -> np.ndarray:
+        """Steady-state outputs for one parameter vector; ``(d,) -> (k,)`` (NaN unless stable)."""
+        return self._forward(log_rates, gradient=False).values[0]
 
     def loss(self, log_rates: np.ndarray) -> np.ndarray:
         """Batched loss; ``(n, d) -> (n,)``."""
@@ -235,15 +226,10 @@ class MolecularSteadyStateLoss:
         return out
 
     def gradient(self, log_rates: np.ndarray) -> np.ndarray:
-        """Central finite differences in log-rate space; ``(d,) -> (d,)``."""
-        h = self.fd_step
-        grad = np.empty(log_rates.size)
-        for i in range(log_rates.size):
-            e = np.zeros(log_rates.size)
-            e[i] = h
-            up, down = self.loss(np.stack([log_rates + e, log_rates - e]))
-            grad[i] = (up - down) / (2 * h)
-        return grad
+        """Implicit gradient in log-rate space; ``(d,) -> (d,)``."""
+        result = self._forward(log_rates, gradient=True).require_ok()
+        err = result.values[0] - self.targets
+        return 2.0 * (err @ result.d_params[0]) * np.exp(log_rates)
 
 
 def experiment_molecular(cfg: dict, rng: np.random.Generator, progress: Progress) -> dict:
@@ -338,7 +324,7 @@ def plot_molecular(out: Path, exp3: dict) -> None:
     for i, name in enumerate(RATE_IDS):
         ax.plot(t, ens.mean[:, i] - gd[0, i], color=f"C{i}", lw=2, label=f"{name}: mean")
         ax.plot(t, gd[:, i] - gd[0, i], "k--", lw=1)
-    ax.plot([], [], "k--", label="clipped GD (finite differences)")
+    ax.plot([], [], "k--", label="clipped GD (implicit gradient)")
     ax.set_xlabel("time in gradient steps")
     ax.set_ylabel(r"change of log rate constant, $\theta_i(t)-\theta_i(0)$")
     ax.set_title(f"(3) molecular equilibrium layer, mean of {ens.final.shape[0]} trajectories")

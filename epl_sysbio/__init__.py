@@ -26,21 +26,37 @@ from epl_sysbio.simulate import (
     SteadyStateResult,
     Status,
 )
+from epl_sysbio.deq import (
+    EquilibriumLayer,
+    ImplicitGradient,
+    LayerOptions,
+    LayerOutput,
+    TrainingOptions,
+    TrainingResult,
+    train_params,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BatchResult",
     "Engine",
+    "EquilibriumLayer",
+    "ImplicitGradient",
+    "LayerOptions",
+    "LayerOutput",
     "Method",
     "Model",
     "RelaxResult",
     "SteadyStateOptions",
     "SteadyStateResult",
     "Status",
+    "TrainingOptions",
+    "TrainingResult",
     "ValidationIssue",
     "ValidationReport",
     "load_model",
+    "train_params",
     "CheckpointError",
     "ConfigError",
     "EplSysbioError",

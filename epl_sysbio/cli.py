@@ -79,6 +79,21 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     return EXIT_OK if result.stable else EXIT_FAILED
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from epl_sysbio.analysis.report import analyze_model, write_report
+    from epl_sysbio.analysis.scan import parse_scan
+    from epl_sysbio.model import load_model
+
+    scans = [parse_scan(s) for s in args.scan or []]
+    report, _ = analyze_model(load_model(args.model), scans=scans, seed=args.seed)
+    if args.report:
+        print(f"wrote {write_report(report, Path(args.report))}", file=sys.stderr)
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(json.dumps(report.summary(), default=str))
+    return EXIT_OK if report.stable else EXIT_FAILED
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from epl_sysbio.demo import run_demo
 
@@ -155,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="set a parameter, species amount, [species] concentration or compartment first")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
     p.set_defaults(func=_cmd_steady)
+
+    p = sub.add_parser("analyze", help="steady-state analysis: stability, control coefficients, scans (exit 1 unless stable)")
+    p.add_argument("model")
+    p.add_argument("--scan", action="append", metavar="ID=LO:HI:N", help="1-D continuation scan (up and down)")
+    p.add_argument("--report", metavar="DIR", help="write report.md and PNGs here")
+    p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
+    p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("xor", help="NEAT on the XOR benchmark with the generation loop (exit 1 unless solved)")
     p.add_argument("--config", help="TOML with [neat] and [run] sections (defaults: the NEAT paper's)")

@@ -10,7 +10,7 @@ from epl_sysbio import EplSysbioError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateOptions
 
-from conftest import CONSERVED_CYCLE
+from inline_models import CONSERVED_CYCLE
 
 ANTIMONY_TOKENS = [
     "model m\n", "end\n", "A", "B", "C", "k1", "k2", " -> ", " => ", "; ", "+", "*", "/", "(", ")",

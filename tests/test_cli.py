@@ -7,7 +7,7 @@ import pytest
 from epl_sysbio.cli import main
 from epl_sysbio.model import Model
 
-from conftest import CONSERVED_CYCLE
+from inline_models import CONSERVED_CYCLE
 
 
 def run(capsys, *argv):

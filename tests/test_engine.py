@@ -5,7 +5,7 @@ from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, Method, SteadyStateOptions, Status
 
-from conftest import CONSERVED_CYCLE
+from inline_models import CONSERVED_CYCLE
 
 MICHAELIS_MENTEN_CHAIN = """
 model mm_chain

@@ -13,7 +13,7 @@ from epl_sysbio import (
 )
 from epl_sysbio.model import Model, load_model
 
-from conftest import CONSERVED_CYCLE
+from inline_models import CONSERVED_CYCLE
 
 ANNOTATION = '<annotation><epl:role xmlns:epl="https://epl-sysbio.org/ns" kind="input"/></annotation>'
 

@@ -10,6 +10,22 @@ from epl_sysbio.analysis.correspondence import (
     run_conditioned_mutation,
     time_matched_sigma,
 )
+from epl_sysbio.analysis.mca import ControlCoefficients, control_coefficients
+from epl_sysbio.analysis.multistart import FoundSteadyState, MultiStartResult, find_steady_states
+from epl_sysbio.analysis.network import SpeciesNetwork
+from epl_sysbio.analysis.report import AnalysisReport, analyze_model, write_report
+from epl_sysbio.analysis.scan import (
+    Branch,
+    Fold,
+    Scan2DResult,
+    ScanOptions,
+    ScanResult,
+    parse_scan,
+    scan_1d,
+    scan_2d,
+)
+from epl_sysbio.analysis.speed_potential import SpeedPotentialResult, speed_potential_steady_state
+from epl_sysbio.analysis.stability import StabilityOptions, StabilityReport, classify_fixed_point, stability
 from epl_sysbio.analysis.edge_of_chaos import (
     LangevinOptions,
     LangevinResult,
@@ -31,6 +47,30 @@ from epl_sysbio.analysis.edge_of_chaos import (
 )
 
 __all__ = [
+    # steady-state analysis
+    "AnalysisReport",
+    "Branch",
+    "ControlCoefficients",
+    "Fold",
+    "FoundSteadyState",
+    "MultiStartResult",
+    "Scan2DResult",
+    "ScanOptions",
+    "ScanResult",
+    "SpeciesNetwork",
+    "SpeedPotentialResult",
+    "StabilityOptions",
+    "StabilityReport",
+    "analyze_model",
+    "classify_fixed_point",
+    "control_coefficients",
+    "find_steady_states",
+    "parse_scan",
+    "scan_1d",
+    "scan_2d",
+    "speed_potential_steady_state",
+    "stability",
+    "write_report",
     # correspondence
     "BatchLoss",
     "MutationEnsemble",
