@@ -15,8 +15,8 @@
     * ``epl_no_feedback``: the same HyperNEAT with every feedback amount 0 (the
       evolved network is a fixed controller; nothing is learned in an episode);
     * ``rates_es``: direct DEAP evolution of the log rate constants of one
-      fixed network (the best structure of the ``epl`` run's first generation),
-      feedback 0: a (mu, lambda) strategy with ``deap.tools.mutGaussian`` and
+      fixed network (the best structure of the ``epl`` run's first generation,
+      whose evaluations are not counted), feedback 0: a (mu, lambda) strategy with ``deap.tools.mutGaussian`` and
       ``deap.tools.selBest``, mu = lambda / 4, parameters set on one compiled
       model (no recompiling);
     * ``random_search``: B random CPPN genomes (NEAT's minimal topology,
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> None:
     first = json.loads((out / "baseline_epl" / "generations.jsonl").read_text().splitlines()[0])
     genome0 = genomes_from_arrays({k: np.asarray(v) for k, v in first["genome_arrays"].items()})[0]
     t = time.perf_counter()
-    curves["rates_es"], seconds["rates_es"] = rates_es(small, genome0, pop, gens, args.seed), 0.0
+    curves["rates_es"] = rates_es(small, genome0, pop, gens, args.seed)
     seconds["rates_es"] = time.perf_counter() - t
     t = time.perf_counter()
     curves["random_search"] = random_search(small, pop, gens, args.seed)

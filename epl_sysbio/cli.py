@@ -198,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.set_defaults(func=_cmd_evolve)
 
-    p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model (what `make run` runs)")
+    p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model")
     p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))
     p.add_argument("--out", default="runs/demo")
     p.set_defaults(func=_cmd_demo)
