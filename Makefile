@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/epl-sysbio demo --out $(RUN_OUT)
+	$(BIN)/epl-sysbio evolve --out $(RUN_OUT) --force
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

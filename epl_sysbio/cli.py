@@ -126,6 +126,26 @@ def _cmd_xor(args: argparse.Namespace) -> int:
     return EXIT_OK if result.solved else EXIT_FAILED
 
 
+def _cmd_evolve(args: argparse.Namespace) -> int:
+    from epl_sysbio.epl.config import load_job_config, preset
+    from epl_sysbio.epl.job import run_job
+
+    if args.config:
+        config = load_job_config(args.config, base=preset(args.preset or "default"))
+    elif args.preset or not args.resume:
+        config = preset(args.preset or "default")
+    else:  # resume under the run's own config
+        config = load_job_config(Path(args.out) / "config.toml")
+    if args.generations is not None:
+        config = config.replace(run={"generations": args.generations})
+    print(f"epl-sysbio evolve: {config.task.name}, population {config.neat.population_size}, "
+          f"{config.run.generations} generations -> {args.out}", file=sys.stderr)
+    result = run_job(config, args.out, force=args.force, resume_run=args.resume)
+    print(f"results: {result.run_dir}/summary.json, logbook.csv, plots/, best/", file=sys.stderr)
+    print(json.dumps({**result.summary, "run_dir": str(result.run_dir)}))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="epl-sysbio",
@@ -168,7 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.set_defaults(func=_cmd_xor)
 
-    p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model (what `make run` runs)")
+    p = sub.add_parser("evolve", help="HyperNEAT over EPL learners (the main job): writes a run directory")
+    p.add_argument("config", nargs="?", help="TOML with any of [neat] [run] [task] [learner] [substrate] [fitness]; "
+                                             "keys it leaves out keep the preset's values")
+    p.add_argument("--preset", help="default (quick CartPole, `make run`), paper, frozenlake-paper, smoke")
+    p.add_argument("--out", default="runs/evolve", help="run directory")
+    p.add_argument("--generations", type=int, help="override [run] generations (also to extend a resumed run)")
+    p.add_argument("--force", action="store_true", help="replace an existing run in --out")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    p.set_defaults(func=_cmd_evolve)
+
+    p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model")
     p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))
     p.add_argument("--out", default="runs/demo")
     p.set_defaults(func=_cmd_demo)

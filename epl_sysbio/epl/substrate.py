@@ -1,0 +1,242 @@
+"""From a CPPN genome to an EPL learner: expression, node roles, SBML, engine, evaluation.
+
+The pipeline of one evaluation::
+
+    genome --compile_genome--> CPPN --express_substrate (Algorithm 2)--> ExpressedRds
+      --ExpressedRds.to_spec--> RdsSpec --assign_roles--> RdsSpec with roles
+      --spec_to_model--> SBML Model --Engine--> EplLearner --evaluate_learner--> LearnerReport
+
+Role rule (:func:`assign_roles`): take the largest connected component of
+the node graph (a reaction joins its three nodes, a diffusion or Hamiltonian
+edge its two; the first found on ties) and order its nodes by (space, gene)
+in the spec's order; the first ``n_inputs`` are the inputs, the last
+``n_outputs`` the outputs, and the ``n_feedback`` just before the outputs the
+feedback nodes. Inputs thus sit in the first spaces and outputs in the last,
+and every role node is connected to every other. A network whose largest
+component has fewer nodes than the task needs is not built: the evaluation
+reports status ``too_small`` and the worst fitness.
+
+Size (for the fitness' size cost) is nodes + edges (reactions, diffusion and
+Hamiltonian edges).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from epl_sysbio.dynamics import RdsSpec, spec_to_model
+from epl_sysbio.errors import EplSysbioError
+from epl_sysbio.evolve import Genome, compile_genome, genome_to_dict
+from epl_sysbio.model import Model
+from epl_sysbio.simulate import Engine
+
+from .expression import express_substrate
+from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
+from .learner import EplLearner
+from .tasks import Task, TaskConfig, make_task
+
+__all__ = ["LearnerNetwork", "assign_roles", "role_order", "build_network", "make_learner", "evaluate_genome",
+           "export_champion", "task_for", "fast_compile", "quiet_native_stderr"]
+
+
+@dataclass(frozen=True)
+class LearnerNetwork:
+    """A network ready for a learner: its spec (with roles), SBML model and the role species ids."""
+
+    spec: RdsSpec
+    model: Model
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    feedback: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        s = self.spec
+        return len(s.nodes) + len(s.reactions) + len(s.diffusion) + len(s.hamiltonian)
+
+
+@functools.lru_cache(maxsize=8)
+def task_for(config: TaskConfig) -> Task:
+    """One task object (and gymnasium environment) per config and process."""
+    return make_task(config)
+
+
+def _components(spec: RdsSpec) -> list[list[int]]:
+    """Connected components of the node graph (reactions join their three nodes; transport edges their two)."""
+    index = spec.node_index
+    parent = list(range(len(spec.nodes)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(keys) -> None:
+        ids = [index[k] for k in keys]
+        for i in ids[1:]:
+            parent[find(i)] = find(ids[0])
+
+    for r in spec.reactions:
+        join([(g, r.space) for g in r.reactants + (r.product,)])
+    for e in spec.diffusion + spec.hamiltonian:
+        join([(e.gene, e.a), (e.gene, e.b)])
+    groups: dict[int, list[int]] = {}
+    for i in range(len(spec.nodes)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def role_order(spec: RdsSpec) -> list[int]:
+    """Nodes of the largest connected component (first found on ties), ordered by (space, gene)."""
+    spaces = {s.name: i for i, s in enumerate(spec.spaces)}
+    genes = {g.name: i for i, g in enumerate(spec.genes)}
+    largest = max(_components(spec), key=len)
+    return sorted(largest, key=lambda i: (spaces[spec.nodes[i].space], genes[spec.nodes[i].gene]))
+
+
+def assign_roles(spec: RdsSpec, n_inputs: int, n_outputs: int, n_feedback: int) -> RdsSpec | str:
+    """The spec with roles by the rule of the module docstring, or a reason string if it is too small."""
+    order = role_order(spec)
+    need = n_inputs + n_outputs + n_feedback
+    if len(order) < need:
+        return (f"the largest connected part of the network has {len(order)} nodes; the task needs {need} "
+                f"({n_inputs} input, {n_feedback} feedback, {n_outputs} output)")
+    roles: dict[int, str] = {}
+    roles.update({i: "input" for i in order[:n_inputs]})
+    roles.update({i: "output" for i in order[len(order) - n_outputs:]})
+    roles.update({i: "feedback" for i in order[len(order) - n_outputs - n_feedback:len(order) - n_outputs]})
+    nodes = tuple(dataclasses.replace(n, roles=(roles[i],) if i in roles else ()) for i, n in enumerate(spec.nodes))
+    return dataclasses.replace(spec, nodes=nodes)
+
+
+def _role_ids(spec: RdsSpec, role: str, order: list[int]) -> tuple[str, ...]:
+    return tuple(spec.nodes[i].species_id for i in order if role in spec.nodes[i].roles)
+
+
+def build_network(genome: Genome, config) -> LearnerNetwork | str:
+    """The learner network a genome expresses under ``config`` (an :class:`EplJobConfig`), or why there is none."""
+    cppn = compile_genome(genome, recurrent=config.neat.recurrent, steps=config.neat.recurrent_steps,
+                          sigmoid_slope=config.neat.sigmoid_slope)
+    rds = express_substrate(cppn, config.substrate)
+    if not rds.nodes:
+        return "the CPPN expressed no nodes"
+    task = task_for(config.task)
+    spec = assign_roles(rds.to_spec(name="epl_learner"), task.n_inputs, task.n_outputs, task.n_feedback)
+    if isinstance(spec, str):
+        return spec
+    order = role_order(spec)
+    return LearnerNetwork(spec, spec_to_model(spec), _role_ids(spec, "input", order),
+                          _role_ids(spec, "output", order), _role_ids(spec, "feedback", order))
+
+
+def _stopped(status: str, message: str) -> LearnerReport:
+    return LearnerReport(fitness=WORST_FITNESS, performance=0.0, epoch_scores=(), eval_scores=(), steps_to_goal=None,
+                         learning_steps=0, size=0, status=status, message=message)
+
+
+@contextlib.contextmanager
+def fast_compile():
+    """Compile with libRoadRunner's LLJIT backend at optimisation level 0, then restore the settings.
+
+    Measured on expressed networks of the default preset (benchmarks/epl_compile.py):
+    an Engine (compile + moiety recompile) is built about 3x faster than with
+    the default MCJIT, and the compiled model runs as fast.
+    """
+    import roadrunner
+
+    c = roadrunner.Config
+    old = (c.getValue(c.LLVM_BACKEND), c.getValue(c.LLJIT_OPTIMIZATION_LEVEL))
+    c.setValue(c.LLVM_BACKEND, c.LLJIT)
+    c.setValue(c.LLJIT_OPTIMIZATION_LEVEL, 0)
+    try:
+        yield
+    finally:
+        c.setValue(c.LLVM_BACKEND, old[0])
+        c.setValue(c.LLJIT_OPTIMIZATION_LEVEL, old[1])
+
+
+def make_learner(network: LearnerNetwork, config) -> EplLearner:
+    """A fresh learner on a newly compiled engine of ``network`` (momenta are its signed species)."""
+    with fast_compile():
+        engine = Engine(network.model)
+    floating = set(engine.floating_ids)
+    signed = tuple(n.momentum_id for n in network.spec.nodes if n.momentum_id in floating)
+    return EplLearner(engine, network.inputs, network.outputs, network.feedback, config.learner, signed=signed)
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Send file descriptor 2 to /dev/null for the duration (then restore it).
+
+    SUNDIALS prints every failed CVODE step of a diverging candidate network
+    straight to fd 2; those failures are reported as learner statuses instead.
+    """
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def evaluate_genome(genome: Genome, seed: int, config, *, traces: list | None = None) -> LearnerReport:
+    """Fitness and details of one genome (pure in ``(genome, seed, config)``).
+
+    A network that cannot be built (too small) or compiled gets the worst
+    fitness with the reason; numerical failures inside learning are the
+    learner's status (see :class:`EplLearner`).
+    """
+    with quiet_native_stderr():
+        return _evaluate_genome(genome, seed, config, traces)
+
+
+def _evaluate_genome(genome: Genome, seed: int, config, traces: list | None) -> LearnerReport:
+    network = build_network(genome, config)
+    if isinstance(network, str):
+        return _stopped("too_small", network)
+    try:
+        learner = make_learner(network, config)
+    except EplSysbioError as exc:
+        return _stopped("failed", f"could not compile the network: {exc}")
+    try:
+        return evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness,
+                                traces=traces)
+    except (EplSysbioError, RuntimeError) as exc:  # a numerical failure is a status, never a crash
+        return _stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}")
+
+
+def export_champion(genome: Genome, seed: int, config, directory: Path,
+                    report: LearnerReport | None = None) -> dict[str, Path]:
+    """Write the champion as SBML, Antimony, OMEX (with a SED-ML steady-state task), its genome and its report.
+
+    The report is computed (``evaluate_genome(genome, seed, config)``) unless given.
+    """
+    from .export import export_network
+
+    network = build_network(genome, config)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "genome.json").write_text(json.dumps(genome_to_dict(genome), indent=1))
+    if isinstance(network, str):
+        (directory / "README.txt").write_text(f"The best genome expresses no learner network: {network}\n")
+        return {}
+    paths = export_network(network.model, directory)
+    report = report or evaluate_genome(genome, seed, config)
+    roles = {"inputs": list(network.inputs), "outputs": list(network.outputs), "feedback": list(network.feedback)}
+    (directory / "learner.json").write_text(json.dumps({"roles": roles, "seed": seed, "report": report.to_dict()},
+                                                       indent=1))
+    return paths
