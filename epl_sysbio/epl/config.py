@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from epl_sysbio.errors import ConfigError, EplSysbioError
-from epl_sysbio.evolve.config import EvolveConfig, NeatConfig, RunConfig, _section_from_dict, _toml_value
+from epl_sysbio.evolve.config import EvolveConfig, NeatConfig, RunConfig, _section_from_dict, sections_to_toml
 
 from .expression import EplSubstrateConfig
 from .fitness import FitnessWeights
@@ -152,13 +152,7 @@ def load_job_config(path: str | Path, *, base: EplJobConfig | None = None) -> Ep
 
 def job_config_to_toml(config: EplJobConfig) -> str:
     """TOML text that :func:`load_job_config` reads back to an equal config (every key written)."""
-    lines: list[str] = []
-    for name in _SECTIONS:
-        section = getattr(config, name)
-        lines.append(f"[{name}]")
-        lines.extend(f"{f.name} = {_toml_value(getattr(section, f.name))}" for f in fields(section))
-        lines.append("")
-    return "\n".join(lines)
+    return sections_to_toml(config, _SECTIONS)
 
 
 #: Fields that do not change results: a run may be resumed with other values.

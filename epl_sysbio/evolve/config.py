@@ -349,15 +349,20 @@ def _toml_value(value: Any) -> str:
     raise ConfigError(f"Cannot write {value!r} of type {type(value).__name__} to TOML.")
 
 
-def config_to_toml(config: EvolveConfig) -> str:
-    """TOML text that :func:`load_config` reads back to an equal config (every key written)."""
+def sections_to_toml(config: Any, sections: tuple[str, ...]) -> str:
+    """TOML text of a config made of dataclass sections: one ``[name]`` table each, every key written."""
     lines: list[str] = []
-    for name in _SECTIONS:
+    for name in sections:
         section = getattr(config, name)
         lines.append(f"[{name}]")
         lines.extend(f"{f.name} = {_toml_value(getattr(section, f.name))}" for f in fields(section))
         lines.append("")
     return "\n".join(lines)
+
+
+def config_to_toml(config: EvolveConfig) -> str:
+    """TOML text that :func:`load_config` reads back to an equal config (every key written)."""
+    return sections_to_toml(config, _SECTIONS)
 
 
 def config_hash(config: EvolveConfig, *, ignore: tuple[str, ...] = ("generations", "progress", "plots")) -> str:

@@ -3,25 +3,25 @@ shared test models."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+from inline_models import CONSERVED_CYCLE  # noqa: F401  (re-exported for the deq tests)
 
 TESTS = Path(__file__).resolve().parents[1]
 SBML_MODELS = TESTS.parent / "sbml_models"
 
 
-def _root_conftest():
-    # Loaded by path: `from conftest import ...` resolves to whichever conftest.py pytest
-    # imported last (tests/dynamics has its own).
-    spec = importlib.util.spec_from_file_location("_epl_tests_root_conftest", TESTS / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CONSERVED_CYCLE: str = _root_conftest().CONSERVED_CYCLE
+#: dX/dt = k X (X - c): X = 0 stable, X = c unstable; Newton from X = 1.2 finds X = c when c = 1.
+SADDLE = """
+model saddle
+  compartment cell = 1
+  species X in cell
+  grow: -> X; cell*k*X*X
+  decay: X -> ; cell*k*c*X
+  X = 1.2; k = 1; c = 1
+end
+"""
 
 
 def fd_params(layer, x: np.ndarray, step: float = 1e-5) -> np.ndarray:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from deq_helpers import CONSERVED_CYCLE, SBML_MODELS, fd_inputs, fd_params, relative_error
+from deq_helpers import CONSERVED_CYCLE, SADDLE, SBML_MODELS, fd_inputs, fd_params, relative_error
 
 from epl_sysbio.deq import EquilibriumLayer, LayerOptions
 from epl_sysbio.errors import (
@@ -107,18 +107,6 @@ def test_warm_start_gives_the_reset_values():
     np.testing.assert_allclose(warm.values, reset.values, rtol=1e-8)
     np.testing.assert_allclose(warm.d_inputs, reset.d_inputs, rtol=1e-6)
     assert reset.d_params.shape == (7, 1, 0)
-
-
-#: dX/dt = k X (X - c): X = 0 stable, X = c unstable; Newton from X = 1.2 finds X = c when c = 1.
-SADDLE = """
-model saddle
-  compartment cell = 1
-  species X in cell
-  grow: -> X; cell*k*X*X
-  decay: X -> ; cell*k*c*X
-  X = 1.2; k = 1; c = 1
-end
-"""
 
 
 def test_unstable_samples_are_masked_with_their_status():

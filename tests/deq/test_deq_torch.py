@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from deq_helpers import CONSERVED_CYCLE, SBML_MODELS
+from deq_helpers import CONSERVED_CYCLE, SADDLE, SBML_MODELS
 
 from epl_sysbio.deq import EquilibriumLayer
 from epl_sysbio.errors import SteadyStateError
@@ -80,17 +80,6 @@ def test_sequential_trains_with_a_torch_optimizer():
         opt.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.5 * losses[0]
-
-
-SADDLE = """
-model saddle
-  compartment cell = 1
-  species X in cell
-  grow: -> X; cell*k*X*X
-  decay: X -> ; cell*k*c*X
-  X = 1.2; k = 1; c = 1
-end
-"""
 
 
 def test_failed_samples_raise_or_are_masked():
