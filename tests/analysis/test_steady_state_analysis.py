@@ -223,8 +223,9 @@ def test_speed_potential_acceptance_is_free_of_the_concentration_scale():
 
 def test_kholodenko_control_coefficients_match_an_independent_re_solve(copasi_cc):
     """Re-solving the steady state with each rate scaled by 1 +- 1e-4 (no elasticities, no MCA
-    algebra) agrees with ours to 1e-6 entry-wise; COPASI's MCA is 1.2e-5 off it: COPASI's
-    finite differences limit the entry-wise comparison, not ours."""
+    algebra) agrees with ours to 1e-6 entry-wise. COPASI's MCA varies from run to run here
+    (its entry-wise gap to the re-solve measured 9e-7 to 1.2e-5): wherever COPASI and we
+    differ by more than 1e-6, COPASI is the one further from the re-solve."""
     from resolve_reference import resolved_scaled_concentration_cc
 
     reference = resolved_scaled_concentration_cc((BIOMODELS_DIR / "BIOMD0000000010.xml").read_text())
@@ -235,7 +236,8 @@ def test_kholodenko_control_coefficients_match_an_independent_re_solve(copasi_cc
     big = [k for k, v in reference.items() if abs(v) >= 1e-3 * max(abs(x) for x in reference.values())]
     assert len(big) >= 60
     assert max(abs(ours[k] - reference[k]) / abs(reference[k]) for k in big) < 1e-6
-    assert max(abs(cop[k] - reference[k]) / abs(reference[k]) for k in big) > 5e-6
+    apart = [k for k in big if abs(cop[k] - ours[k]) > 1e-6 * abs(reference[k])]
+    assert all(abs(cop[k] - reference[k]) > abs(ours[k] - reference[k]) for k in apart)
 
 
 def test_rate_rule_models_get_no_control_coefficients_and_say_why():
