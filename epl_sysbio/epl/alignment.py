@@ -30,6 +30,7 @@ relaxation (same seeds as the evaluation).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +45,7 @@ from .tasks import Task, _GymTask, _SupervisedTask, derive_seed
 
 __all__ = [
     "LossGradient", "alignment_score", "best_learner_alignment", "equilibrium_layer", "loss_gradient",
-    "probe_alignment",
+    "node_inputs", "probe_alignment",
 ]
 
 
@@ -57,7 +58,7 @@ def alignment_score(dz: np.ndarray, grad: np.ndarray) -> float | None:
     return float(-(dz @ grad) / (nd * ng))
 
 
-def equilibrium_layer(learner: EplLearner, model: Model) -> EquilibriumLayer:
+def equilibrium_layer(learner: EplLearner, model: Model, params: Sequence[str] = ()) -> EquilibriumLayer:
     """The equilibrium layer of a learner's network: node amounts in, output concentrations out.
 
     Every floating species except the momenta (signed species) is an input.
@@ -66,12 +67,23 @@ def equilibrium_layer(learner: EplLearner, model: Model) -> EquilibriumLayer:
     state has the learner's conserved totals (and with friction the
     equilibrium has ``p = 0`` whatever the start). Built once per learner (it
     compiles an augmented copy of ``model``); the learner's tolerances,
-    stability judged on the exact reduced Jacobian.
+    stability judged on the exact reduced Jacobian. ``params`` are trainable
+    global parameters (e.g. the potentials ``a_*``).
     """
     options = LayerOptions(steady_state=dataclasses.replace(learner.steady_state_options, stability=True))
     nodes = [s for s in learner.engine.floating_ids if s not in learner.signed]
-    return EquilibriumLayer(model, inputs=nodes, outputs=[f"[{s}]" for s in learner.outputs], params=[],
+    return EquilibriumLayer(model, inputs=nodes, outputs=[f"[{s}]" for s in learner.outputs], params=list(params),
                             options=options)
+
+
+def node_inputs(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray) -> np.ndarray:
+    """Layer inputs for the learner's current amounts with ``x`` injected into its input nodes, one row per row of ``x``."""
+    x = np.atleast_2d(np.asarray(x, float))
+    amounts = learner.engine.amounts()
+    z = np.tile([amounts[s] for s in layer.input_ids], (x.shape[0], 1))
+    column = [layer.input_ids.index(s) for s in learner.inputs]
+    z[:, column] += np.maximum(x, 0.0)  # as EplLearner.step injects
+    return z
 
 
 @dataclass(frozen=True)
@@ -91,12 +103,7 @@ def loss_gradient(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray, l
     theorem; ``loss_grad(o)`` is ``dL/do``. The learner's engine is not
     touched.
     """
-    amounts = learner.engine.amounts()
-    z = np.array([amounts[s] for s in layer.input_ids])
-    column = {s: i for i, s in enumerate(layer.input_ids)}
-    for sid, v in zip(learner.inputs, np.asarray(x, float)):
-        z[column[sid]] += max(float(v), 0.0)  # as EplLearner.step injects
-    out = layer.forward(z, gradient=True)
+    out = layer.forward(node_inputs(layer, learner, x), gradient=True)
     if not out.ok[0]:
         return LossGradient(layer.input_ids, None, f"equilibrium layer: {out.status[0].value}: {out.messages[0]}")
     return LossGradient(layer.input_ids, np.asarray(loss_grad(out.values[0]), float) @ out.d_inputs[0])
