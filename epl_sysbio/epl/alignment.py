@@ -77,7 +77,7 @@ def equilibrium_layer(learner: EplLearner, model: Model, params: Sequence[str] =
 
 
 def node_inputs(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray) -> np.ndarray:
-    """Layer inputs for the learner's current amounts with ``x`` injected into its input nodes, one row per row of ``x``."""
+    """Layer inputs: the learner's current amounts with ``x`` injected into its input nodes (a row per row of ``x``)."""
     x = np.atleast_2d(np.asarray(x, float))
     amounts = learner.engine.amounts()
     z = np.tile([amounts[s] for s in layer.input_ids], (x.shape[0], 1))
