@@ -22,8 +22,16 @@
     * ``random_search``: B random CPPN genomes (NEAT's minimal topology,
       uniform weights), feedback on, best of all.
 
-    Gradient training through the equilibrium layer (for the supervised toys)
-    waits for ``epl_sysbio.deq`` (not on main when this was written).
+    * ``deq_gd_xor``, ``deq_gd_regression``: the supervised toys, gradient
+      training of the same network through the equilibrium layer: the network
+      ``rates_es`` uses, expressed with the toy's roles, its potentials ``a_*``
+      trained by ``epl_sysbio.deq.train_params`` (Adam, full batch; inputs
+      injected into the input nodes, targets ``s (1 - y, y)`` on the output
+      concentrations, ``s`` their initial total; rate constants do not move an
+      EPL steady state), one Adam step per evaluation of the budget, scored by
+      the toy's fitness with feedback 0 after each block of ``population``
+      steps. Other task than the rows above: compare it with the EPL run of
+      that toy, not with the cartpole figures.
 
 Writes baselines.csv, baselines.png and the main run's directory into --out,
 and prints one JSON line of headline figures last.
@@ -36,12 +44,15 @@ import time
 from pathlib import Path
 
 import random
+import sys
 
 import numpy as np
 from _script import save_figure, start_run, write_csv  # noqa: E402  (sibling module)
 
 from deap import base, tools
 
+from epl_sysbio.deq import TrainingOptions, train_params
+from epl_sysbio.epl.alignment import equilibrium_layer, node_inputs
 from epl_sysbio.epl.config import EplJobConfig, preset
 from epl_sysbio.epl.fitness import evaluate_learner
 from epl_sysbio.epl.job import run_job
@@ -112,6 +123,50 @@ def rates_es(config: EplJobConfig, genome, budget_pop: int, budget_gens: int, se
         parents = [list(p) for p in tools.selBest(pool, mu)]
         best.append(max(f for f, _ in offspring))
     return best
+
+
+def deq_gradient_baseline(config: EplJobConfig, genome, task_name: str, budget_pop: int, budget_gens: int,
+                          seed: int) -> tuple[list[float], dict]:
+    """Adam on the potentials of ``genome``'s network through the equilibrium layer; toy fitness per block.
+
+    Also returns the training loss before and after, and the toy's score of the layer's own per-sample
+    equilibrium predictions (each sample from the settled state) after training.
+    """
+    cfg = config.replace(task={**NO_FEEDBACK, "name": task_name})
+    network = build_network(genome, cfg)
+    if isinstance(network, str):
+        print(f"deq_gd_{task_name}: no network ({network}); fitness 0", file=sys.stderr)
+        return [0.0] * budget_gens, {}
+    learner = make_learner(network, cfg)
+    engine = learner.engine
+    start = engine.amounts()
+    potentials = [p for p in engine.parameter_ids if p.startswith("a_")]
+    if learner.initialise() != "ok":
+        print(f"deq_gd_{task_name}: the learner does not settle ({learner.message}); fitness 0", file=sys.stderr)
+        return [0.0] * budget_gens, {}
+    layer = equilibrium_layer(learner, network.model, params=potentials)
+    task = task_for(cfg.task)
+    x, y = task.samples()
+    z = node_inputs(layer, learner, x)  # each sample injected into the settled state, as the learner's first step
+    first = layer.forward(z)
+    scale = float(np.mean(first.values[first.ok].sum(axis=1))) if first.ok.any() else 1.0
+    targets = scale * np.column_stack([1.0 - y, y])
+    trained = train_params(layer, z, targets, TrainingOptions(steps=budget_pop * budget_gens, log_space=False,
+                                                              seed=seed))
+    best = []
+    for gen in range(budget_gens):
+        step = min((gen + 1) * budget_pop, len(trained.history) - 1)  # a run stopped by failures keeps its last
+        engine.set_values(dict(zip(potentials, trained.history[step])))
+        engine.set_amounts(start)
+        fresh = EplLearner(engine, learner.inputs, learner.outputs, learner.feedback, cfg.learner,
+                           signed=learner.signed)
+        fitness = evaluate_learner(fresh, task, evaluation_seed(seed, gen, 0), size=network.size,
+                                   weights=cfg.fitness).fitness
+        best.append(max([fitness] + best[-1:]))  # best so far, like the other curves
+    after = layer.forward(z)
+    layer_score = task.score(np.array([task.predict(o) for o in after.values]), y) if after.ok.all() else None
+    return best, {"loss_first": float(trained.loss[0]), "loss_final": float(trained.loss[-1]),
+                  "layer_score": layer_score}
 
 
 def random_search(config: EplJobConfig, budget_pop: int, budget_gens: int, seed: int) -> list[float]:
@@ -186,6 +241,11 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     curves["random_search"] = random_search(small, pop, gens, args.seed)
     seconds["random_search"] = time.perf_counter() - t
+    for toy in ("xor", "regression"):
+        t = time.perf_counter()
+        curves[f"deq_gd_{toy}"], info = deq_gradient_baseline(small, genome0, toy, pop, gens, args.seed)
+        seconds[f"deq_gd_{toy}"] = time.perf_counter() - t
+        headline.update({f"baseline_deq_gd_{toy}_{k}": v for k, v in info.items()})
     means = {"epl": epl.records[-1]["mean_fitness"], "epl_no_feedback": nofb.records[-1]["mean_fitness"]}
     rows = [[name, pop * gens, curve[-1], max(curve), means.get(name, ""), round(seconds[name], 1)]
             for name, curve in curves.items()]
@@ -199,7 +259,8 @@ def main(argv: list[str] | None = None) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for name, curve in curves.items():
-        ax.plot(np.arange(1, len(curve) + 1) * pop, curve, "o-", ms=3, label=name)
+        label = f"{name} (its own task)" if name.startswith("deq_gd_") else name
+        ax.plot(np.arange(1, len(curve) + 1) * pop, curve, "o-", ms=3, label=label)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("best fitness so far (0-100)")
     ax.set_title(f"{extra.task}: baselines on one budget ({pop} x {gens} evaluations)")

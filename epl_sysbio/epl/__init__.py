@@ -3,7 +3,8 @@
 See docs/epl.md. The main job is :func:`run_job` (``epl-sysbio evolve``).
 """
 
-from .alignment import alignment_score, best_learner_alignment, loss_gradient, probe_alignment
+from .alignment import LossGradient, alignment_score, best_learner_alignment, equilibrium_layer, loss_gradient, \
+    node_inputs, probe_alignment
 from .config import PRESETS, EplJobConfig, job_config_from_dict, job_config_hash, job_config_to_toml, \
     load_job_config, preset
 from .expression import EplSubstrateConfig, ExpressedRds, express_substrate
@@ -30,6 +31,7 @@ __all__ = [
     "LearnerNetwork",
     "LearnerOptions",
     "LearnerReport",
+    "LossGradient",
     "PRESETS",
     "Regression",
     "Response",
@@ -44,6 +46,7 @@ __all__ = [
     "best_learner_alignment",
     "build_network",
     "derive_seed",
+    "equilibrium_layer",
     "evaluate_genome",
     "evaluate_learner",
     "export_champion",
@@ -57,6 +60,7 @@ __all__ = [
     "loss_gradient",
     "make_learner",
     "make_task",
+    "node_inputs",
     "prepare_run_dir",
     "preset",
     "probe_alignment",

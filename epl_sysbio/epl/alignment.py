@@ -8,10 +8,12 @@
 are left out) that one learning step makes (input injection, response, feedback
 injection, relaxation: :meth:`EplLearner.step` + :meth:`EplLearner.feed_back`);
 ``g`` is the gradient of the loss with respect to ``z*`` through the
-equilibrium map ``z* -> z_eq(z* + I_z x) -> outputs -> L``. The gradient is
-computed by central finite differences of steady states on the compiled
-model (``2 n`` Newton solves for ``n`` species; the equilibrium layer's
-implicit gradient computes the same derivative).
+equilibrium map ``z* -> z_eq(z* + I_z x) -> outputs -> L``: the implicit
+gradient of the equilibrium layer (:class:`epl_sysbio.deq.EquilibriumLayer`,
+every node amount an input (momenta keep the model's conserved totals), the output
+concentrations its outputs; ``out.d_inputs`` chained with ``dL/do``). The
+layer is built once per learner; where it refuses (no stable steady state,
+singular reduced Jacobian) there is no score.
 
 Losses, with ``o`` the outputs' equilibrium concentrations after the input:
 
@@ -27,15 +29,24 @@ relaxation (same seeds as the evaluation).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
 
+from epl_sysbio.deq import EquilibriumLayer, LayerOptions
 from epl_sysbio.errors import EplSysbioError
 from epl_sysbio.evolve import Genome
+from epl_sysbio.model import Model
 
 from .learner import EplLearner
 from .tasks import Task, _GymTask, _SupervisedTask, derive_seed
 
-__all__ = ["alignment_score", "loss_gradient", "probe_alignment", "best_learner_alignment"]
+__all__ = [
+    "LossGradient", "alignment_score", "best_learner_alignment", "equilibrium_layer", "loss_gradient",
+    "node_inputs", "probe_alignment",
+]
 
 
 def alignment_score(dz: np.ndarray, grad: np.ndarray) -> float | None:
@@ -47,45 +58,55 @@ def alignment_score(dz: np.ndarray, grad: np.ndarray) -> float | None:
     return float(-(dz @ grad) / (nd * ng))
 
 
-def _equilibrium_outputs(learner: EplLearner, x: np.ndarray) -> np.ndarray | None:
-    """Outputs at the equilibrium reached after injecting ``x`` into the current state."""
-    eng = learner.engine
-    eng.inject({s: float(v) for s, v in zip(learner.inputs, x) if v > 0})
-    result = eng.steady_state(options=learner.steady_state_options)
-    if not result.converged:
-        return None
-    return np.array([result.values[s] for s in learner.outputs])
+def equilibrium_layer(learner: EplLearner, model: Model, params: Sequence[str] = ()) -> EquilibriumLayer:
+    """The equilibrium layer of a learner's network: node amounts in, output concentrations out.
 
-
-def loss_gradient(learner: EplLearner, x: np.ndarray, loss, rel_step: float = 1e-6) -> np.ndarray | None:
-    """Central finite-difference gradient of ``loss(outputs)`` w.r.t. the current amounts.
-
-    Returns the gradient over the learner's non-signed species (amounts ``x``,
-    not momenta), in ``engine.floating_ids`` order, or None if a steady state
-    fails. The engine's state is restored afterwards (it becomes the engine's
-    start state, see :meth:`Engine.set_start`).
+    Every floating species except the momenta (signed species) is an input.
+    The momenta start at the model's initial values: injections go into nodes
+    only and the momentum reactions conserve ``p_a + p_b``, so the layer's
+    state has the learner's conserved totals (and with friction the
+    equilibrium has ``p = 0`` whatever the start). Built once per learner (it
+    compiles an augmented copy of ``model``); the learner's tolerances,
+    stability judged on the exact reduced Jacobian. ``params`` are trainable
+    global parameters (e.g. the potentials ``a_*``).
     """
-    eng = learner.engine
-    ids = [s for s in eng.floating_ids if s not in learner.signed]
-    eng.set_start()
-    z0 = eng.amounts()
-    grad = np.zeros(len(ids))
-    try:
-        for k, sid in enumerate(ids):
-            h = rel_step * max(1.0, abs(z0[sid]))
-            values = []
-            for step in (h, -min(h, z0[sid])):
-                eng.reset()
-                eng.inject({sid: step})
-                o = _equilibrium_outputs(learner, x)
-                if o is None:
-                    return None
-                values.append(loss(o))
-            span = h + min(h, z0[sid])
-            grad[k] = (values[0] - values[1]) / span if span > 0 else 0.0
-    finally:
-        eng.reset()
-    return grad
+    options = LayerOptions(steady_state=dataclasses.replace(learner.steady_state_options, stability=True))
+    nodes = [s for s in learner.engine.floating_ids if s not in learner.signed]
+    return EquilibriumLayer(model, inputs=nodes, outputs=[f"[{s}]" for s in learner.outputs], params=list(params),
+                            options=options)
+
+
+def node_inputs(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray) -> np.ndarray:
+    """Layer inputs: the learner's current amounts with ``x`` injected into its input nodes (a row per row of ``x``)."""
+    x = np.atleast_2d(np.asarray(x, float))
+    amounts = learner.engine.amounts()
+    z = np.tile([amounts[s] for s in layer.input_ids], (x.shape[0], 1))
+    column = [layer.input_ids.index(s) for s in learner.inputs]
+    z[:, column] += np.maximum(x, 0.0)  # as EplLearner.step injects
+    return z
+
+
+@dataclass(frozen=True)
+class LossGradient:
+    """``grad_z* L`` over the learner's node amounts (``ids``, momenta left out), or None with the reason."""
+
+    ids: tuple[str, ...]
+    gradient: np.ndarray | None
+    reason: str = ""
+
+
+def loss_gradient(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray, loss_grad) -> LossGradient:
+    """Implicit gradient of ``L(outputs)`` w.r.t. the learner's current amounts ``z*``.
+
+    The layer solves the equilibrium from ``z* + I x`` (``x`` injected into the
+    input nodes) and returns ``d outputs / d z*`` by the implicit function
+    theorem; ``loss_grad(o)`` is ``dL/do``. The learner's engine is not
+    touched.
+    """
+    out = layer.forward(node_inputs(layer, learner, x), gradient=True)
+    if not out.ok[0]:
+        return LossGradient(layer.input_ids, None, f"equilibrium layer: {out.status[0].value}: {out.messages[0]}")
+    return LossGradient(layer.input_ids, np.asarray(loss_grad(out.values[0]), float) @ out.d_inputs[0])
 
 
 def _probe(task: Task, seed: int) -> tuple[np.ndarray, object]:
@@ -98,44 +119,52 @@ def _probe(task: Task, seed: int) -> tuple[np.ndarray, object]:
     return task.encode(observation), None
 
 
-def probe_alignment(learner: EplLearner, task: Task, seed: int) -> float | None:
-    """Eq. 4 for the first learning step of an initialised learner (see the module docstring)."""
+def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: EquilibriumLayer) -> float | None:
+    """Eq. 4 for the first learning step of an initialised learner (see the module docstring).
+
+    ``layer`` is :func:`equilibrium_layer` of the learner's network.
+    """
     if not learner.ok:
         return None
     x, target = _probe(task, seed)
     eng = learner.engine
     eng.set_start()
     z0 = eng.amounts()
+    response = learner.step(x)
+    if not learner.ok:
+        return None
     if isinstance(task, _SupervisedTask):
-        def loss(o: np.ndarray) -> float:
-            return 0.5 * (task.predict(o) - target) ** 2
+        def loss_grad(o: np.ndarray) -> np.ndarray:  # L = (p - y)^2 / 2, p = o1 / (o0 + o1)
+            total = float(o[0] + o[1])
+            if total <= 0:
+                return np.zeros_like(o)
+            return (task.predict(o) - target) * np.array([-o[1], o[0]]) / total**2
 
-        response = learner.step(x)
-        if not learner.ok:
-            return None
         feedback = task.error_feedback(target - task.predict(response.activity))
     elif isinstance(task, _GymTask):
-        response = learner.step(x)
-        if not learner.ok:
-            return None
         action = int(np.argmax(response.activity))
         _, reward, terminated, _, _ = task.env.step(action)
         feedback = task.feedback(float(reward), terminated)
         sign = float(feedback[1] - feedback[0])
 
-        def loss(o: np.ndarray) -> float:
+        def loss_grad(o: np.ndarray) -> np.ndarray:  # L = sign * o_a / sum(o)
             total = float(np.sum(o))
-            return 0.0 if total <= 0 else sign * float(o[action]) / total
+            if total <= 0:
+                return np.zeros_like(o)
+            g = np.full(len(o), -float(o[action]) / total**2)
+            g[action] += 1.0 / total
+            return sign * g
     else:
         return None
     learner.feed_back(feedback)
     if not learner.ok:
         return None
     z1 = eng.amounts()
-    dz = np.array([z1[s] - z0[s] for s in eng.floating_ids if s not in learner.signed])
     eng.reset()  # back to z0, where the gradient is taken
-    grad = loss_gradient(learner, x, loss)
-    return None if grad is None else alignment_score(dz, grad)
+    grad = loss_gradient(layer, learner, x, loss_grad)
+    if grad.gradient is None:
+        return None
+    return alignment_score(np.array([z1[s] - z0[s] for s in grad.ids]), grad.gradient)
 
 
 def best_learner_alignment(genome: Genome, seed: int, config) -> float | None:
@@ -150,6 +179,7 @@ def best_learner_alignment(genome: Genome, seed: int, config) -> float | None:
             learner = make_learner(network, config)
             if learner.initialise() != "ok":
                 return None
-            return probe_alignment(learner, task_for(config.task), seed)
+            layer = equilibrium_layer(learner, network.model)
+            return probe_alignment(learner, task_for(config.task), seed, layer)
     except (EplSysbioError, RuntimeError):  # a probe that cannot be computed is no score, never a crash
         return None
