@@ -46,6 +46,9 @@ def test_energy_never_rises_along_a_trajectory(seed, n_nodes):
     spec = random_spec(rng, n_nodes=n_nodes, reservoir_probability=0.3, charge_scale=0.3)
     p0 = rng.normal(0, 0.5, n_nodes)
     t, x, p = trajectory(spec, 20.0, 401, p0)
+    # A Hamiltonian edge can drain a node within the first chunk (x -> 0 with its momentum
+    # frozen, CVODE fails; docs/dynamics.md): then there is no trajectory to check.
+    assume(len(t) > 1)
     h = ReferenceDynamics(spec).energy(x, p)
     assert np.all(x > 0)
     # Solver tolerance: each step may err by about rtol * (|H| + sum |x ln x| + ...) of its terms.
@@ -65,6 +68,7 @@ def test_hamiltonian_flow_alone_conserves_energy(seed, n_nodes):
     # flow can blow up in finite time (x -> 0, p -> inf at constant H; docs/dynamics.md).
     p0 = rng.normal(0, 0.3, n_nodes)
     t, x, p = trajectory(spec, 1.0, 101, p0)
+    assume(len(t) > 1)  # see test_energy_never_rises_along_a_trajectory
     h = ReferenceDynamics(spec).energy(x, p)
     moved = np.abs(x - x[0]).max()
     assert moved > 1e-4  # something happened
