@@ -106,13 +106,10 @@ class Engine:
         want_moieties = conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating
         # Moiety analysis is asked for at load time: switching it on after loading compiles
         # the model a second time (at 50 species that doubled the time to build an engine).
-        self._rr = self._compile(model, want_moieties)
-        self.moiety_analysis = False
-        if want_moieties:
-            try:
-                self.moiety_analysis = bool(self._rr.conservedMoietyAnalysis) or self._enable_moieties()
-            except RuntimeError as exc:
-                self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({exc}); running unreduced")
+        self._rr, refusal = self._compile(model, want_moieties)
+        self.moiety_analysis = bool(self._rr.conservedMoietyAnalysis)
+        if refusal:
+            self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({refusal}); running unreduced")
         solver = self._rr.getSteadyStateSolver()
         for key, value in (("auto_moiety_analysis", False), ("allow_presimulation", False), ("allow_approx", False)):
             solver.setValue(key, value)
@@ -126,23 +123,20 @@ class Engine:
         self._start = self._snapshot()
 
     @staticmethod
-    def _compile(model: Model, moieties: bool) -> roadrunner.RoadRunner:
+    def _compile(model: Model, moieties: bool) -> tuple[roadrunner.RoadRunner, str | None]:
+        """The compiled model, and why moiety analysis was refused (None if it was not)."""
         text = model.document.toSBML()
         options = roadrunner.LoadSBMLOptions()
         options.conservedMoieties = moieties
         try:
-            return roadrunner.RoadRunner(text, options)
+            return roadrunner.RoadRunner(text, options), None
         except RuntimeError as exc:
             if moieties:  # some networks are refused reduced but load unreduced
                 try:
-                    return roadrunner.RoadRunner(text)
+                    return roadrunner.RoadRunner(text), str(exc).strip()
                 except RuntimeError:
                     pass
             raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
-
-    def _enable_moieties(self) -> bool:
-        self._rr.conservedMoietyAnalysis = True
-        return True
 
     # ---------------------------------------------------------------- structure
     def _index_model(self) -> None:
