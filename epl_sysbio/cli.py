@@ -146,6 +146,34 @@ def _cmd_evolve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from epl_sysbio.epl.held_out import evaluate_champion, load_champion
+    from epl_sysbio.evolve import ProcessExecutor
+
+    if args.workers < 1:
+        raise InvalidValueError(f"--workers must be an int >= 1. Got {args.workers} instead.")
+    champion = load_champion(args.run_dir)
+    executor = ProcessExecutor(workers=args.workers) if args.workers > 1 else None
+    try:
+        evaluations, about = evaluate_champion(champion, task=args.task, lifetimes=args.lifetimes, seed=args.seed,
+                                               ablations=(args.ablation,), executor=executor)
+    finally:
+        if executor is not None:
+            executor.close()
+    result = {**about, **evaluations[args.ablation].summary()}
+    if args.format == "json":
+        print(json.dumps(result, allow_nan=False))
+    else:
+        print(f"{result['task']}: champion of generation {result['generation']} ({args.run_dir}), "
+              f"ablation {result['ablation']}")
+        print(f"  {result['lifetimes']} held-out lifetimes (seed {result['seed']}, "
+              f"{result['skipped_seeds']} seeds used in evolution skipped)")
+        print(f"  mean score {result['mean_score']:.2f} +- {result['sem']:.2f} (SEM); learning speed "
+              f"{result['learning_speed']:.2f} trials; criterion met in {100 * result['reached_fraction']:.1f} % "
+              f"of lifetimes; {result['stopped']} stopped")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="epl-sysbio",
@@ -191,12 +219,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evolve", help="HyperNEAT over EPL learners (the main job): writes a run directory")
     p.add_argument("config", nargs="?", help="TOML with any of [neat] [run] [task] [learner] [substrate] [fitness]; "
                                              "keys it leaves out keep the preset's values")
-    p.add_argument("--preset", help="default (quick CartPole, `make run`), paper, frozenlake-paper, smoke")
+    p.add_argument("--preset", help="default (quick CartPole, `make run`), paper, frozenlake-paper, smoke; lifetime "
+                                    "tasks: bandit2, bandit5, cartpole-reversal, lifetime-smoke")
     p.add_argument("--out", default="runs/evolve", help="run directory")
     p.add_argument("--generations", type=int, help="override [run] generations (also to extend a resumed run)")
     p.add_argument("--force", action="store_true", help="replace an existing run in --out")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.set_defaults(func=_cmd_evolve)
+
+    p = sub.add_parser("evaluate", help="score a run's champion on fresh (held-out) lifetimes, optionally ablated")
+    p.add_argument("run_dir", help="run directory of `epl-sysbio evolve`")
+    p.add_argument("--task", help="evaluate on this task instead of the run's (roles re-assigned)")
+    p.add_argument("--lifetimes", type=int, default=1000, help="held-out lifetimes (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out lifetimes (seeds evolution used are "
+                                                      "skipped)")
+    p.add_argument("--ablation", choices=["none", "off", "shuffled", "reset"], default="none",
+                   help="off: feedback 0; shuffled: another lifetime's feedback; reset: state reset before every step")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1: this process)")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    p.set_defaults(func=_cmd_evaluate)
 
     p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model")
     p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))

@@ -124,7 +124,7 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: Equilibri
 
     ``layer`` is :func:`equilibrium_layer` of the learner's network.
     """
-    if not learner.ok:
+    if not learner.ok or not isinstance(task, (_SupervisedTask, _GymTask)):  # no probe defined for lifetime tasks
         return None
     x, target = _probe(task, seed)
     eng = learner.engine

@@ -11,7 +11,9 @@ run directory holds the exact config that produced it and loads back equal.
 Presets (:data:`PRESETS`): ``default`` is the quick CartPole run behind
 ``make run`` (about 10 minutes on 2 cores); ``paper`` is the paper's scale
 (population 100, 50 generations, 10 learning epochs); ``frozenlake-paper`` the
-same on FrozenLake; ``smoke`` a seconds-long run for tests.
+same on FrozenLake; ``smoke`` a seconds-long run for tests; ``bandit2``, ``bandit5``
+and ``cartpole-reversal`` the lifetime tasks (a hidden variable per lifetime) and
+``lifetime-smoke`` a seconds-long bandit run for tests.
 """
 
 from __future__ import annotations
@@ -101,6 +103,20 @@ PRESETS: dict[str, EplJobConfig] = {
     "smoke": EplJobConfig().replace(neat={"population_size": 6}, run={"generations": 2, "executor": "serial",
                                                                       "progress": False},
                                     task={"name": "xor", "epochs": 2, "eval_episodes": 1}),
+    # lifetime tasks (docs/epl.md, "Lifetime tasks"): the hidden variable changes every lifetime
+    "bandit2": EplJobConfig().replace(neat={"population_size": 32}, run={"generations": 20},
+                                      task={"name": "bandit2", "lifetimes": 8}, learner={"active": "mean"}),
+    "bandit5": EplJobConfig().replace(neat={"population_size": 32}, run={"generations": 20},
+                                      task={"name": "bandit5", "lifetimes": 8}, learner={"active": "mean"},
+                                      substrate={"n_spaces": 3}),
+    "cartpole-reversal": EplJobConfig().replace(neat={"population_size": 24}, run={"generations": 10},
+                                                task={"name": "cartpole-reversal", "observations": "pole",
+                                                      "lifetimes": 4, "feedback_routing": "outcome",
+                                                      "held_out_lifetimes": 1000}),
+    "lifetime-smoke": EplJobConfig().replace(neat={"population_size": 4},
+                                             run={"generations": 2, "executor": "serial", "progress": False},
+                                             task={"name": "bandit2", "lifetimes": 2, "pulls": 20,
+                                                   "held_out_lifetimes": 4}, learner={"active": "mean"}),
 }
 
 

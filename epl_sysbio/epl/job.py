@@ -16,12 +16,18 @@ in generations.jsonl) and its Eq. 4 alignment, and writes::
     <out>/neat/              the generation loop's own files: checkpoints/, faults.csv, best.json
     <out>/plots/             fitness.png, training_time.png, network_gen<g>.png, trace.png
     <out>/best/              the champion as model.xml (SBML), model.ant, model.omex, genome.json
+    <out>/ablations.csv      lifetime tasks: the champion, its ablations and the reference policies
+                             on held-out lifetimes (:mod:`.held_out`; also plots/learning_curves.png)
 
 Training time (the paper's Fig. 3) is the best learner's learning steps to
 the goal (feedback injections until the end of its first epoch scoring >=
 ``task.goal``); the reduction per generation is minus the slope of a
 least-squares line through ``100 * steps(g) / steps(g0)`` over the
 generations ``g >= g0`` whose best learner reached the goal, ``g0`` the first.
+On lifetime tasks the training time is the learning speed (mean trials to
+the criterion, :mod:`.ablations`), "reached" meaning in at least half of the
+lifetimes; the logbook also holds the lowest and the mean learning speed of
+each generation's learners.
 """
 
 from __future__ import annotations
@@ -44,12 +50,14 @@ from epl_sysbio.evolve.report import ProgressReporter, write_logbook_csv
 
 from .config import EplJobConfig, job_config_hash, job_config_to_toml, load_job_config
 from .fitness import LearnerReport
+from .lifetime_tasks import LIFETIME_TASKS
 from .substrate import evaluate_genome
 
 __all__ = ["JobResult", "run_job", "prepare_run_dir", "summarise", "epl_fitness", "RUN_FILES"]
 
 #: What a run directory holds; ``force`` removes exactly these before a new run.
-RUN_FILES = ("config.toml", "logbook.csv", "summary.json", "generations.jsonl", "neat", "plots", "best")
+RUN_FILES = ("config.toml", "logbook.csv", "summary.json", "generations.jsonl", "neat", "plots", "best",
+             "ablations.csv")
 
 
 def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path | None = None) -> float:
@@ -65,15 +73,19 @@ def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path |
     return report.fitness
 
 
-def _take_reports(reports: Path, seed: int) -> tuple[LearnerReport, dict[str, int]]:
-    """The best's report from the side channel and the generation's learner statuses (reports then removed)."""
+def _take_reports(reports: Path, seed: int) -> tuple[LearnerReport, dict[str, int], list[float]]:
+    """The best's report from the side channel, the generation's learner statuses and the learning
+    speeds of its learners that ran (lifetime tasks); the reports are then removed."""
     best = LearnerReport.from_dict(json.loads((reports / f"{seed}.json").read_text()))
     statuses: dict[str, int] = {}
+    speeds: list[float] = []
     for path in sorted(reports.glob("*.json")):
-        status = json.loads(path.read_text())["status"]
-        statuses[status] = statuses.get(status, 0) + 1
+        report = json.loads(path.read_text())
+        statuses[report["status"]] = statuses.get(report["status"], 0) + 1
+        if report.get("learning_speed") is not None:
+            speeds.append(report["learning_speed"])
         path.unlink()
-    return best, dict(sorted(statuses.items()))
+    return best, dict(sorted(statuses.items())), speeds
 
 
 @dataclass
@@ -165,6 +177,7 @@ def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[
         "best_fitness_final": records[-1]["best_fitness"] if records else None,
         "mean_fitness_final": records[-1]["mean_fitness"] if records else None,
         "training_time_reduction_pct_per_gen": reduction,
+        "learning_speed_reduction_pct_per_gen": reduction if config.task.name in LIFETIME_TASKS else None,
         "training_time_final_pct": rel[-1] if rel else None,
         "alignment_mean": float(np.mean(alignments)) if alignments else None,
         "seed": config.run.seed,
@@ -172,7 +185,10 @@ def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[
 
 
 def _record(gen: int, population: list[Genome], species: int, evaluations: int, wall_s: float,
-            report: LearnerReport, seed: int, alignment: float | None, statuses: dict[str, int]) -> dict[str, Any]:
+            report: LearnerReport, seed: int, alignment: float | None, statuses: dict[str, int],
+            speeds: list[float] = ()) -> dict[str, Any]:
+    """One logbook row; ``best_`` and ``mean_learning_speed`` (lifetime tasks: trials to criterion) are the
+    lowest and the mean over the generation's learners that ran."""
     fit = np.array([g.fitness.values[0] for g in population])
     return {
         "gen": gen, "best_fitness": float(fit.max()), "mean_fitness": float(fit.mean()),
@@ -181,6 +197,8 @@ def _record(gen: int, population: list[Genome], species: int, evaluations: int, 
         "best_size": report.size, "best_status": report.status, "best_alignment": alignment,
         "best_seed": seed, "ok": statuses.get("ok", 0), "too_small": statuses.get("too_small", 0),
         "stopped": sum(n for k, n in statuses.items() if k not in ("ok", "too_small")),
+        "best_learning_speed": float(min(speeds)) if len(speeds) else None,
+        "mean_learning_speed": float(np.mean(speeds)) if len(speeds) else None,
     }
 
 
@@ -194,6 +212,8 @@ def _load_history(out: Path, generations: int) -> tuple[list[dict], list[Genome]
     records, bests = [], []
     for line in lines:
         entry = json.loads(line)
+        for key in ("best_learning_speed", "mean_learning_speed"):  # rows written before these columns existed
+            entry["record"].setdefault(key, None)
         records.append(entry["record"])
         bests.extend(genomes_from_arrays({k: np.asarray(v) for k, v in entry["genome_arrays"].items()}))
     return records, bests
@@ -220,6 +240,7 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
         Overrides ``config.run.executor``.
     """
     from .alignment import best_learner_alignment
+    from .held_out import load_champion, write_lifetime_report
     from .plots import write_plots
     from .substrate import export_champion
 
@@ -249,10 +270,10 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
             index = int(np.argmax([g.fitness.values[0] for g in population]))
             champion = population[index]
             seed = evaluation_seed(config.run.seed, gen, index)
-            report, statuses = _take_reports(reports, seed)
+            report, statuses, speeds = _take_reports(reports, seed)
             alignment = best_learner_alignment(champion, seed, config)
             record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
-                             evaluated_s, report, seed, alignment, statuses)
+                             evaluated_s, report, seed, alignment, statuses, speeds)
             records.append(record)
             bests.append(champion.copy())
             with (out / "generations.jsonl").open("a") as f:
@@ -276,5 +297,13 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
                         report=LearnerReport.from_dict(entry["report"]))
     if config.run.plots:
         write_plots(out, config, records, bests)
+    if best_gen is not None and config.task.name in LIFETIME_TASKS:  # held-out lifetimes, ablations, references
+        atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
+        pool = make_executor(config.run) if own else executor
+        try:
+            summary.update(write_lifetime_report(load_champion(out), executor=pool))
+        finally:
+            if own:
+                pool.close()
     atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
     return JobResult(out, summary, records)

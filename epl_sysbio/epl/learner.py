@@ -39,7 +39,7 @@ from epl_sysbio.errors import InvalidValueError, check_parameter, format_ids
 from epl_sysbio.simulate import Engine
 from epl_sysbio.simulate.results import SteadyStateOptions
 
-__all__ = ["LearnerOptions", "Response", "EplLearner", "LEARNER_STATUSES", "active"]
+__all__ = ["LearnerOptions", "Response", "EplLearner", "LearnerSnapshot", "LEARNER_STATUSES", "active"]
 
 #: How a learner can be: still running, or stopped for one of these reasons.
 LEARNER_STATUSES = ("ok", "diverged", "failed", "not_relaxed", "too_small")
@@ -153,6 +153,22 @@ class Response:
     activity: np.ndarray
     trace: np.ndarray
     status: str
+
+
+@dataclass(frozen=True)
+class LearnerSnapshot:
+    """The full state of a learner (:meth:`EplLearner.snapshot`), to return to with :meth:`EplLearner.restore`.
+
+    ``amounts`` are every floating species' amounts (node amounts and
+    momenta), shape (n_floating,), in the engine's ``floating_ids`` order;
+    ``totals`` the engine's conserved totals, shape (n_totals,) (empty if the
+    network has none); ``status`` and ``message`` the learner's status then.
+    """
+
+    amounts: np.ndarray
+    totals: np.ndarray
+    status: str
+    message: str
 
 
 @dataclass
@@ -311,6 +327,26 @@ class EplLearner:
         if not self.ok or not self._inject(self.feedback, amounts, "feedback"):
             return self.status
         return self._settle("learning")
+
+    # ------------------------------------------------------------------ lifetimes
+    def snapshot(self) -> LearnerSnapshot:
+        """The learner's full state: every floating species (momenta included), the conserved totals, the status."""
+        m = self.engine.roadrunner.model
+        return LearnerSnapshot(np.array(m.getFloatingSpeciesAmounts(), dtype=float),
+                               np.array(m.getConservedMoietyValues(), dtype=float), self.status, self.message)
+
+    def restore(self, snapshot: LearnerSnapshot) -> None:
+        """Return to a :meth:`snapshot` exactly (a new lifetime starts from the initial ``z*`` this way).
+
+        The totals are set explicitly after the amounts: under conserved-moiety
+        analysis libRoadRunner computes dependent species from the totals it holds.
+        """
+        self.engine.write_amounts(snapshot.amounts.copy())
+        m = self.engine.roadrunner.model
+        if len(snapshot.totals):
+            m.setConservedMoietyValues(snapshot.totals.copy())
+        m.setTime(0.0)
+        self.status, self.message = snapshot.status, snapshot.message
 
     # ------------------------------------------------------------------ inspection
     def learned_state(self) -> dict[str, float]:

@@ -27,6 +27,11 @@ regression     2        2        ``x`` in [0, 1] as ``(x, 1 - x) * input_scale``
                                  ``y = 0.5 + 0.4 sin(2 pi x)``, prediction and feedback as xor
 =============  =======  =======  =================================================================
 
+frozenlake's lake is slippery unless ``slippery = false``. The lifetime tasks
+``bandit2``, ``bandit5`` and ``cartpole-reversal`` (a hidden variable redrawn
+every lifetime) are in :mod:`.lifetime_tasks`; they declare their own
+``n_feedback`` (e.g. ``2k`` nodes when the feedback is routed by action).
+
 An *epoch* is one episode (control tasks) or one pass over the training set
 in a seeded random order (toys). Each epoch has a score in [0, 100]:
 CartPole ``return / 500 * 100``, FrozenLake ``100 * reached the goal``, XOR
@@ -50,8 +55,11 @@ from epl_sysbio.errors import ConfigError, check_parameter
 
 from .learner import EplLearner
 
-__all__ = ["TaskConfig", "Task", "EpochResult", "CartPole", "FrozenLake", "Xor", "Regression", "TASKS",
-           "make_task", "split_signed", "derive_seed"]
+__all__ = ["TaskConfig", "Task", "EpochResult", "LifetimeResult", "CartPole", "FrozenLake", "Xor", "Regression",
+           "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed", "derive_seed"]
+
+#: How a lifetime task routes its feedback: to one node per (action, outcome), or per outcome only.
+FEEDBACK_ROUTINGS = ("action", "outcome")
 
 
 def derive_seed(seed: int, *keys: int) -> int:
@@ -75,7 +83,7 @@ class TaskConfig:
 
     Attributes
     ----------
-    name : {"cartpole", "frozenlake", "xor", "regression"}
+    name : {"cartpole", "frozenlake", "xor", "regression", "bandit2", "bandit5", "cartpole-reversal"}
     observations : {"all", "pole"}
         CartPole: encode all four observations (8 input nodes) or the pole's
         angle and angular velocity only (4 input nodes).
@@ -94,6 +102,31 @@ class TaskConfig:
     goal : float
         An epoch scoring at least this has reached the goal (learning speed is
         measured in learning steps until the end of the first such epoch).
+    slippery : bool
+        FrozenLake: the slippery lake (the paper's FrozenLake-v0 default) or the deterministic one.
+    lifetimes : int
+        Lifetime tasks: lifetimes per evaluation (each from the initial
+        equilibrium, its hidden variable drawn from the evaluation seed);
+        the fitness averages their scores. Ignored by the other tasks.
+    pulls : int
+        Bandits: pulls per lifetime (>= 10, the criterion's window).
+    feedback_routing : {"action", "outcome"}
+        Lifetime tasks: feedback into one node per (action, outcome) (the
+        default: credit for an action needs it, DESIGN.md section 9) or one
+        node per outcome.
+    previous_action : bool
+        Bandits: also inject the previous action, one-hot times
+        ``input_scale``, into one input node per arm.
+    stop_when_solved : bool
+        cartpole-reversal: end a lifetime at its first episode reaching 475
+        (the score cannot rise further; the curve stays at 100).
+    balanced : bool
+        Lifetime tasks: the fitness' lifetimes go through the images of each
+        draw in turn (e.g. bandit2's arms swapped in every other lifetime), so
+        that fixed policies do not win by the luck of the draw.
+    held_out_lifetimes : int
+        Lifetime tasks: held-out lifetimes of the run's closing report
+        (``ablations.csv``, ``learning_curves.png``).
     """
 
     name: str = "cartpole"
@@ -107,13 +140,28 @@ class TaskConfig:
     feedback_scale: float = 1.0
     regression_points: int = 8
     goal: float = 99.0
+    slippery: bool = True
+    lifetimes: int = 8
+    pulls: int = 100
+    feedback_routing: str = "action"
+    previous_action: bool = False
+    stop_when_solved: bool = True
+    balanced: bool = True
+    held_out_lifetimes: int = 1000
 
     def __post_init__(self) -> None:
         own = type(self).__name__
         check_parameter(own, "name", self.name in TASKS, f"one of {sorted(TASKS)}", self.name, error=ConfigError)
         check_parameter(own, "observations", self.observations in ("all", "pole"), "one of ['all', 'pole']",
                         self.observations, error=ConfigError)
-        for name in ("epochs", "eval_episodes", "regression_points"):
+        check_parameter(own, "feedback_routing", self.feedback_routing in FEEDBACK_ROUTINGS,
+                        f"one of {list(FEEDBACK_ROUTINGS)}", self.feedback_routing, error=ConfigError)
+        for name in ("slippery", "previous_action", "stop_when_solved", "balanced"):
+            check_parameter(own, name, isinstance(getattr(self, name), bool), "a bool", getattr(self, name),
+                            error=ConfigError)
+        check_parameter(own, "pulls", isinstance(self.pulls, int) and not isinstance(self.pulls, bool)
+                        and self.pulls >= 10, "an int >= 10", self.pulls, error=ConfigError)
+        for name in ("epochs", "eval_episodes", "regression_points", "lifetimes", "held_out_lifetimes"):
             v = getattr(self, name)
             check_parameter(own, name, isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an int >= 1", v,
                             error=ConfigError)
@@ -131,6 +179,24 @@ class EpochResult:
     """One epoch: its score in [0, 100], the learning steps it took, and the learner's status after it."""
 
     score: float
+    steps: int
+    status: str
+
+
+@dataclass(frozen=True)
+class LifetimeResult:
+    """One lifetime: one learner (or policy) from its initial state on one draw of the task.
+
+    ``score`` in [0, 100]; ``curve`` the score by trial index (its length is
+    fixed per task, see each task's ``curve_label``); ``to_criterion`` the
+    trials (1-based) until the learning criterion was first met, None if
+    never; ``steps`` the feedback injections made; ``status`` the learner's
+    status at the end.
+    """
+
+    score: float
+    curve: tuple[float, ...]
+    to_criterion: int | None
     steps: int
     status: str
 
@@ -154,6 +220,38 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def run_epoch(self, learner: EplLearner, seed: int, *, learn: bool, traces: list | None = None) -> EpochResult:
         """Run one epoch; with ``learn`` False no feedback is injected. Response traces go to ``traces``."""
+
+    #: What a lifetime's curve holds, by trial index.
+    curve_label = "learning epoch score"
+
+    @property
+    def trials(self) -> int:
+        """Trials of one lifetime (the unit of learning speed): here learning epochs."""
+        return self.config.epochs
+
+    def run_lifetime(self, learner: EplLearner, seed: int, *, traces: list | None = None) -> LifetimeResult:
+        """One lifetime of a task without a hidden variable: the fitness' learning and evaluation epochs.
+
+        ``epochs`` learning epochs then ``eval_episodes`` evaluation epochs
+        (no feedback), seeds as in :func:`~.fitness.evaluate_learner`; the
+        score is the evaluation epochs' mean, the curve the learning epochs'
+        scores, the criterion the first learning epoch scoring >= ``goal``.
+        """
+        cfg = self.config
+        curve, steps, to_goal = [], 0, None
+        for e in range(cfg.epochs):
+            result = self.run_epoch(learner, derive_seed(seed, 0, e), learn=True, traces=traces)
+            steps += result.steps
+            curve.append(result.score if learner.ok else 0.0)
+            if to_goal is None and learner.ok and result.score >= cfg.goal:
+                to_goal = e + 1
+            if not learner.ok:
+                break
+        evals = [self.run_epoch(learner, derive_seed(seed, 1, k), learn=False).score
+                 for k in range(cfg.eval_episodes) if learner.ok]
+        score = float(np.mean(evals)) if learner.ok and evals else 0.0
+        curve += [0.0] * (cfg.epochs - len(curve))
+        return LifetimeResult(score, tuple(curve), to_goal, steps, learner.status)
 
     @staticmethod
     def _respond(learner: EplLearner, x: np.ndarray, traces: list | None) -> np.ndarray | None:
@@ -230,12 +328,15 @@ class CartPole(_GymTask):
 
 
 class FrozenLake(_GymTask):
-    """gymnasium FrozenLake-v1, 4x4 and slippery (the paper's FrozenLake-v0 default), 100 steps at most."""
+    """gymnasium FrozenLake-v1, 4x4, slippery (the paper's FrozenLake-v0 default) unless configured, 100 steps at most."""
 
     name, env_id = "frozenlake", "FrozenLake-v1"
-    env_kwargs = {"map_name": "4x4", "is_slippery": True}
     n_inputs, n_outputs = 4, 4
     max_epoch_steps = 100
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.env_kwargs = {"map_name": "4x4", "is_slippery": config.slippery}
+        super().__init__(config)
 
     def encode(self, observation: object) -> np.ndarray:
         row, col = divmod(int(observation), 4)
@@ -318,7 +419,11 @@ class Regression(_SupervisedTask):
         return 100.0 * max(0.0, 1.0 - rmse / float(np.std(targets)))
 
 
-TASKS: dict[str, type[Task]] = {t.name: t for t in (CartPole, FrozenLake, Xor, Regression)}
+# The lifetime tasks subclass Task, so their module comes after it; both kinds share one registry.
+from .lifetime_tasks import Bandit2, Bandit5, CartPoleReversal  # noqa: E402
+
+TASKS: dict[str, type[Task]] = {t.name: t for t in (CartPole, FrozenLake, Xor, Regression, Bandit2, Bandit5,
+                                                    CartPoleReversal)}
 
 
 def make_task(config: TaskConfig) -> Task:
