@@ -43,7 +43,9 @@ cartpole-reversal (on the pole observations):
 
 FrozenLake: :func:`frozenlake_ceiling` is the success probability within the
 episode's 100 steps of the optimal (time-dependent) policy, by value
-iteration on gymnasium's own transition table.
+iteration on gymnasium's own transition table: 74.4 % on the slippery lake,
+100 % on the deterministic one (the paper's best fitness, 91, cannot have
+been the slippery 4x4 lake).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ from .lifetime_tasks import Bandit, CartPoleReversal, LifetimeTask
 from .tasks import TaskConfig, derive_seed, make_task
 
 __all__ = ["REFERENCE_POLICIES", "PUBLISHED", "reference_task", "reference_lifetimes", "gittins_table",
-           "bayes_optimal_bandit2", "frozenlake_ceiling", "PAPER_FROZENLAKE_BEST"]
+           "bayes_optimal_bandit2", "frozenlake_ceiling", "frozenlake_value_iteration", "PAPER_FROZENLAKE_BEST"]
 
 #: Reference policies per lifetime task.
 REFERENCE_POLICIES = {
@@ -272,24 +274,36 @@ def bayes_optimal_bandit2(pulls: int = 100) -> float:
     return 100.0 * total / pulls
 
 
-def frozenlake_ceiling(*, slippery: bool = True, steps: int = 100) -> float:
-    """Success probability (%) within ``steps`` steps of the optimal policy on the 4x4 FrozenLake.
+def frozenlake_value_iteration(*, slippery: bool = True, steps: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Finite-horizon value iteration on the 4x4 FrozenLake (gymnasium's transition table).
 
-    Value iteration on gymnasium's transition table ``P[s][a] = [(prob, next, reward, terminated), ...]``::
+    ``P[s][a] = [(prob, next, reward, terminated), ...]``::
 
         V_0 = 0,   V_k(s) = max_a sum prob * (reward + (1 - terminated) V_{k-1}(next))
 
-    and the answer is ``100 * V_steps(start)``.
+    Returns
+    -------
+    values : ndarray, shape (steps + 1, 16)
+        ``V_k``: the highest probability of reaching the goal within ``k`` steps.
+    policy : ndarray of int, shape (steps + 1, 16)
+        The optimal action with ``k`` steps left (row 0 unused).
     """
     import gymnasium
 
     env = gymnasium.make("FrozenLake-v1", map_name="4x4", is_slippery=slippery)
     table = env.unwrapped.P
-    n_states, n_actions = len(table), len(table[0])
-    v = np.zeros(n_states)
-    for _ in range(steps):
-        q = np.array([[sum(prob * (reward + (0.0 if done else v[nxt])) for prob, nxt, reward, done in table[s][a])
-                       for a in range(n_actions)] for s in range(n_states)])
-        v = q.max(axis=1)
     env.close()
-    return 100.0 * float(v[0])
+    n_states, n_actions = len(table), len(table[0])
+    values = np.zeros((steps + 1, n_states))
+    policy = np.zeros((steps + 1, n_states), dtype=int)
+    for k in range(1, steps + 1):
+        q = np.array([[sum(prob * (reward + (0.0 if done else values[k - 1, nxt]))
+                           for prob, nxt, reward, done in table[s][a]) for a in range(n_actions)]
+                      for s in range(n_states)])
+        values[k], policy[k] = q.max(axis=1), q.argmax(axis=1)
+    return values, policy
+
+
+def frozenlake_ceiling(*, slippery: bool = True, steps: int = 100) -> float:
+    """Success probability (%) within ``steps`` steps (the episode's limit) of the optimal policy, from the start."""
+    return 100.0 * float(frozenlake_value_iteration(slippery=slippery, steps=steps)[0][steps, 0])
