@@ -48,7 +48,7 @@ from .learner import EplLearner, LearnerSnapshot
 from .tasks import LifetimeResult, Task, derive_seed
 
 __all__ = ["ABLATIONS", "LifetimeEvaluation", "AblatedLearner", "run_lifetimes", "learner_lifetimes",
-           "evaluate_ablations", "donor_sequences", "balanced_lifetimes", "lifetime_seeds", "held_out_seeds", "LIFETIME_PHASE"]
+           "evaluate_ablations", "donor_sequences", "balanced_lifetimes", "order_dependence", "lifetime_seeds", "held_out_seeds", "LIFETIME_PHASE"]
 
 ABLATIONS = ("none", "off", "shuffled", "reset")
 #: Seed phase of lifetimes (0 and 1 are the learning and evaluation epochs of the other tasks).
@@ -284,3 +284,31 @@ def evaluate_ablations(learner: EplLearner, task: Task, seeds: Sequence[int],
             out[ablation] = learner_lifetimes(learner, task, seeds, ablation=ablation, initial=initial,
                                               donors=donors)
     return {a: out[a] for a in ablations}
+
+
+def order_dependence(learner: EplLearner, feedback: np.ndarray, initial: LearnerSnapshot | None = None) -> float | None:
+    """How much the order of the feedback matters to the learned state (DESIGN.md section 9).
+
+    From ``initial`` (default: the learner's initial equilibrium), inject the
+    rows of ``feedback`` (shape (n, n_feedback)) one by one, relaxing after
+    each, once in the given order and once reversed; return
+    ``|z_forward - z_reversed| / |z_forward|`` over the node amounts. About
+    the solver's tolerance when the settled state is a function of the
+    per-node sums (convex energy: credit needs feedback routed by action);
+    larger when the network's history selects among several equilibria.
+    None if the learner stopped.
+    """
+    if initial is None:
+        learner.initialise()
+        initial = learner.snapshot()
+    states = []
+    for rows in (feedback, feedback[::-1]):
+        learner.restore(initial)
+        for row in rows:
+            learner.feed_back(row)
+        if not learner.ok:
+            learner.restore(initial)
+            return None
+        states.append(np.array([v for k, v in sorted(learner.learned_state().items()) if k not in learner.signed]))
+    learner.restore(initial)
+    return float(np.linalg.norm(states[0] - states[1]) / max(np.linalg.norm(states[0]), 1e-300))

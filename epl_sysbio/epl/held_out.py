@@ -14,6 +14,10 @@ called at the end of ``epl-sysbio evolve``)::
                                 policies): lifetimes, mean_score, sem, learning_speed,
                                 reached_fraction, stopped
     plots/learning_curves.png   score by trial index, champion vs ablations vs references
+
+The report also measures :func:`~.ablations.order_dependence` of the
+champion on the feedback of its first held-out lifetime (the first 40
+injections): which of DESIGN.md section 9's two routes it learns by.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from epl_sysbio.evolve.checkpoint import atomic_write
 from epl_sysbio.evolve.genome import genomes_from_arrays
 
 from .ablations import ABLATIONS, LifetimeEvaluation, donor_sequences, held_out_seeds, learner_lifetimes, \
-    lifetime_seeds
+    lifetime_seeds, order_dependence
 from .config import EplJobConfig, load_job_config
 from .lifetime_tasks import LifetimeTask
 from .references import REFERENCE_POLICIES, reference_lifetimes
@@ -102,6 +106,14 @@ def _chunk_lifetimes(genome: Genome, config: EplJobConfig, seeds: list[int], abl
         return learner_lifetimes(learner, task_for(config.task), seeds, ablation=ablation, donors=donors)
 
 
+def _order_dependence(genome: Genome, config: EplJobConfig, feedback: np.ndarray) -> float | None:
+    from .substrate import build_network, make_learner, quiet_native_stderr
+
+    network = build_network(genome, config)
+    with quiet_native_stderr():
+        return order_dependence(make_learner(network, config), feedback)
+
+
 def _lifetimes(genome: Genome, config: EplJobConfig, seeds: list[int], ablation: str, executor,
                donors: list | None = None) -> LifetimeEvaluation:
     chunks = [seeds[i:i + CHUNK] for i in range(0, len(seeds), CHUNK)]
@@ -149,13 +161,14 @@ _CSV_FIELDS = ("agent", "kind", "lifetimes", "mean_score", "sem", "learning_spee
 
 
 def write_lifetime_report(champion: Champion, *, executor=None, lifetimes: int | None = None,
-                          seed: int = DEFAULT_HELD_OUT_SEED) -> dict:
+                          seed: int = DEFAULT_HELD_OUT_SEED, out: Path | None = None) -> dict:
     """Evaluate the champion, its ablations and the references on held-out lifetimes; write the CSV and plot.
 
     Returns the headline figures (``held_out_<agent>_score`` and ``_sem``, the
-    seeds used). ``lifetimes`` defaults to the config's ``held_out_lifetimes``.
+    seeds used). ``lifetimes`` defaults to the config's ``held_out_lifetimes``;
+    ``out`` (default: the run directory) receives ablations.csv and plots/learning_curves.png.
     """
-    config, out = champion.config, champion.run_dir
+    config, out = champion.config, Path(out or champion.run_dir)
     n = lifetimes or config.task.held_out_lifetimes
     evaluations, about = evaluate_champion(champion, lifetimes=n, seed=seed, ablations=ABLATIONS, executor=executor)
     seeds = list(evaluations["none"].seeds)
@@ -170,14 +183,19 @@ def write_lifetime_report(champion: Champion, *, executor=None, lifetimes: int |
             writer.writerow({"agent": "champion" if name == "none" else name,
                              "kind": kind if name == "none" or kind == "reference" else "ablation",
                              **{k: s[k] for k in _CSV_FIELDS[2:]}})
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "ablations.csv", buffer.getvalue().encode())
-    (out / "plots").mkdir(exist_ok=True)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
     plot_learning_curves(out / "plots" / "learning_curves.png", config.task.name, evaluations, references,
                          title=f"{config.task.name}: champion of generation {champion.generation} on {n} held-out "
                                "lifetimes")
     figures = {f"held_out_{name}_score": ev.mean_score for name, ev in {**evaluations, **references}.items()}
     figures.update({f"held_out_{name}_sem": ev.sem for name, ev in evaluations.items()})
-    figures.update(held_out_lifetimes=about["lifetimes"], held_out_seed=seed, held_out_skipped=about["skipped_seeds"],
+    figures.update({f"held_out_{name}_learning_speed": ev.learning_speed for name, ev in evaluations.items()})
+    recorded = evaluations["none"].feedback[0][:40]
+    order = _order_dependence(champion.genome, config, recorded) if len(recorded) else None
+    figures.update(order_dependence=order,
+                   held_out_lifetimes=about["lifetimes"], held_out_seed=seed, held_out_skipped=about["skipped_seeds"],
                    held_out_reached_fraction=evaluations["none"].reached_fraction,
                    held_out_reset_reached_fraction=evaluations["reset"].reached_fraction)
     return figures

@@ -348,3 +348,27 @@ def test_evaluate_scores_the_champion_on_fresh_lifetimes(smoke_run, capsys):
     assert "bandit2" in capsys.readouterr().err
     assert main(["evaluate", str(smoke_run / "nothing")]) == 2
     assert "not a finished run directory" in capsys.readouterr().err
+
+
+#: Irreversible a -> d and a + b -> c: injected a is gone before a later b arrives, so the order matters.
+ORDERED = """
+model ordered
+  compartment c = 1
+  species a in c, b in c, x in c, d in c, y in c
+  R1: a + b -> x; k*a*b
+  R2: a -> d; k*a
+  R3: y -> ; y
+  k = 2
+  a = 0; b = 0; x = 0; d = 0; y = 1
+end
+"""
+
+
+def test_order_dependence_tells_a_function_of_sums_from_history():
+    from epl_sysbio.epl.ablations import order_dependence
+
+    feedback = np.array([[1.0, 0, 0, 0], [0, 0, 0.5, 0], [0, 1.0, 0, 0], [0, 0, 0, 1.0]] * 3)
+    assert order_dependence(counter_learner(), feedback) < 1e-6
+    lrn = EplLearner(Engine(Model.from_antimony(ORDERED)), ("y",), ("x", "d"), ("a", "b"),
+                     LearnerOptions(settle="time_course"))
+    assert order_dependence(lrn, np.array([[1.0, 0.0], [0.0, 1.0]])) > 0.1

@@ -1,0 +1,174 @@
+"""Do EPL learners learn? Lifetime tasks, ablations, reference policies, learning speed (issue 16).
+
+    python analysis/lifetime_learning.py --out runs/lifetime [--quick] [--seed 0]
+        [--tasks bandit2,bandit5,cartpole-reversal] [--from-run TASK=RUN_DIR ...]
+        [--lifetimes 1000] [--generations N] [--workers N] [--frozenlake]
+
+For each lifetime task: evolve with the task's preset (``epl-sysbio evolve
+--preset TASK``; ``--generations`` overrides its horizon) or take an existing
+run directory (``--from-run``), then evaluate the champion, its three
+ablations (feedback off, feedback shuffled, state reset before every step) and
+the reference policies on ``--lifetimes`` held-out lifetimes whose seeds
+evolution never used. Learning speed per generation comes from the run's
+logbook: the per-generation reduction of the best learner's trials to
+criterion from the first generation that reached it.
+
+With ``--frozenlake`` also evolves FrozenLake (``frozenlake-paper`` preset
+for 6 generations, slippery and not) and puts its best fitness beside the
+value-iteration ceilings (:func:`epl_sysbio.epl.references.frozenlake_ceiling`)
+and the paper's 91.
+
+Writes into --out: ``<task>/`` (the run directory, unless taken from
+elsewhere), ``<task>/report/ablations.csv`` and
+``<task>/report/plots/learning_curves.png``, ``lifetime_learning.csv`` (the
+table: task, agent, mean, SEM, learning speed, criterion-met fraction,
+anchors and targets) and ``lifetime_learning.md`` (the same as a Markdown
+table), and prints one JSON line of headline figures last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from _script import write_csv  # noqa: E402  (sibling module)
+
+from epl_sysbio.epl.config import preset
+from epl_sysbio.epl.held_out import load_champion, write_lifetime_report
+from epl_sysbio.epl.job import run_job
+from epl_sysbio.epl.references import PAPER_FROZENLAKE_BEST, PUBLISHED, frozenlake_ceiling
+from epl_sysbio.evolve import ProcessExecutor
+
+TASKS = ("bandit2", "bandit5", "cartpole-reversal")
+QUICK = {"population": 6, "generations": 2, "lifetimes": 20, "frozenlake_generations": 1, "frozenlake_population": 6}
+#: Non-learning ceilings, published anchors and the issue's targets, per task (score units).
+ANCHORS = {
+    "bandit2": {"ceiling": 50.0, "anchor": "ES + RNN ~90 (gymnax BernoulliBandit)", "target": ">= 85; shuffled <= 55"},
+    "bandit5": {"ceiling": 50.0, "anchor": f"Gittins {PUBLISHED['bandit5']['gittins']}, "
+                                           f"RL^2 {PUBLISHED['bandit5']['rl2']} (Duan et al. 2016)",
+                "target": ">= 75"},
+    "cartpole-reversal": {"ceiling": 50.0, "anchor": "none published",
+                          "target": ">= 90 % solved; reset <= 55 %"},
+}
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--quick", action="store_true", help="small fast smoke run")
+    parser.add_argument("--seed", type=int, default=0, help="run seed of the evolutions and of the held-out lifetimes")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated lifetime tasks")
+    parser.add_argument("--from-run", action="append", default=[], metavar="TASK=RUN_DIR",
+                        help="take this run directory instead of evolving TASK")
+    parser.add_argument("--lifetimes", type=int, default=1000, help="held-out lifetimes per agent (default 1000)")
+    parser.add_argument("--generations", type=int, help="override the presets' generations")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
+    parser.add_argument("--frozenlake", action="store_true", help="also evolve FrozenLake, slippery and not")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    return args
+
+
+def _evolve(name: str, config, out: Path) -> Path:
+    print(f"[lifetime_learning] evolving {name}: population {config.neat.population_size}, "
+          f"{config.run.generations} generations -> {out}", flush=True)
+    run_job(config, out, force=True)
+    return out
+
+
+def _task_config(name: str, args: argparse.Namespace):
+    changes = {"run": {"seed": args.seed, "workers": args.workers, "progress": False}}
+    if args.quick:
+        changes["neat"] = {"population_size": QUICK["population"]}
+        changes["run"]["generations"] = QUICK["generations"]
+        changes["task"] = {"held_out_lifetimes": QUICK["lifetimes"], "lifetimes": 2}
+    if args.generations is not None:
+        changes["run"]["generations"] = args.generations
+    return preset(name).replace(**changes)
+
+
+def _frozenlake(args: argparse.Namespace) -> dict:
+    """Best fitness of a short FrozenLake evolution (slippery and not) beside the value-iteration ceilings."""
+    out = {}
+    for slippery in (True, False):
+        key = "slippery" if slippery else "not_slippery"
+        changes = {"run": {"seed": args.seed, "workers": args.workers, "progress": False,
+                           "generations": QUICK["frozenlake_generations"] if args.quick else 6},
+                   "task": {"slippery": slippery}}
+        if args.quick:
+            changes["neat"] = {"population_size": QUICK["frozenlake_population"]}
+        result = run_job(preset("frozenlake-paper").replace(**changes), args.out / f"frozenlake_{key}", force=True)
+        out[f"frozenlake_{key}_best_fitness"] = result.summary["best_fitness"]
+        out[f"frozenlake_{key}_mean_fitness_final"] = result.summary["mean_fitness_final"]
+        out[f"frozenlake_{key}_ceiling_pct"] = frozenlake_ceiling(slippery=slippery)
+    out["frozenlake_paper_best"] = PAPER_FROZENLAKE_BEST
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _arguments(argv)
+    t0 = time.perf_counter()
+    runs = dict(item.split("=", 1) for item in args.from_run)
+    lifetimes = QUICK["lifetimes"] if args.quick else args.lifetimes
+    rows, headline = [], {}
+    for name in [t for t in args.tasks.split(",") if t]:
+        run_dir = Path(runs[name]) if name in runs else _evolve(name, _task_config(name, args), args.out / name)
+        champion = load_champion(run_dir)
+        summary = json.loads((run_dir / "summary.json").read_text())
+        report_dir = args.out / name / "report"
+        print(f"[lifetime_learning] {name}: champion of generation {champion.generation}, {lifetimes} held-out "
+              "lifetimes x 4 ablations + references", flush=True)
+        with ProcessExecutor(workers=args.workers) as pool:
+            figures = write_lifetime_report(champion, executor=pool, lifetimes=lifetimes, seed=args.seed,
+                                            out=report_dir)
+        for line in (report_dir / "ablations.csv").read_text().splitlines()[1:]:
+            agent, kind, n, mean, sem, speed, reached, stopped = line.split(",")
+            rows.append([name, agent, kind, int(n), float(mean), float(sem), float(speed), float(reached),
+                         int(stopped), ANCHORS[name]["ceiling"], ANCHORS[name]["anchor"], ANCHORS[name]["target"]])
+        key = name.replace("-", "_")
+        reduction = summary.get("learning_speed_reduction_pct_per_gen")
+        headline[f"{key}_learning_speed_reduction_pct_per_gen"] = reduction
+        headline[f"{key}_first_gen_reaching_criterion"] = summary.get("first_gen_goal_reached")
+        headline[f"{key}_generations"] = summary.get("generations")
+        headline[f"{key}_champion_generation"] = champion.generation
+        if name == "cartpole-reversal":
+            headline["cartpole_reversal_solved_fraction"] = figures["held_out_reached_fraction"]
+            headline["cartpole_reversal_reset_fraction"] = figures["held_out_reset_reached_fraction"]
+            headline["cartpole_reversal_fixed_fraction"] = next(r[7] for r in rows if r[:2] == [name, "fixed"])
+            headline["cartpole_reversal_switch_fraction"] = next(r[7] for r in rows if r[:2] == [name, "switch"])
+        else:
+            headline[f"{key}_reward"] = figures["held_out_none_score"]
+            headline[f"{key}_reward_sem"] = figures["held_out_none_sem"]
+            headline[f"{key}_feedback_off_reward"] = figures["held_out_off_score"]
+            headline[f"{key}_shuffled_reward"] = figures["held_out_shuffled_score"]
+            headline[f"{key}_reset_reward"] = figures["held_out_reset_score"]
+            headline[f"{key}_thompson_reward"] = figures["held_out_thompson_score"]
+            headline[f"{key}_learning_speed_pulls"] = figures["held_out_none_learning_speed"]
+        if name == "bandit5":
+            headline["bandit5_gittins_reward"] = figures["held_out_gittins_score"]
+        if name == "bandit2":
+            headline["bandit2_bayes_optimal_reward"] = figures["held_out_bayes_optimal_score"]
+    headline["learning_speed_reduction_pct_per_gen"] = next(
+        (headline[k] for k in ("bandit2_learning_speed_reduction_pct_per_gen",
+                               "bandit5_learning_speed_reduction_pct_per_gen",
+                               "cartpole_reversal_learning_speed_reduction_pct_per_gen") if headline.get(k) is not None),
+        None)
+    if args.frozenlake:
+        headline.update(_frozenlake(args))
+    header = ["task", "agent", "kind", "lifetimes", "mean_score", "sem", "learning_speed", "reached_fraction",
+              "stopped", "non_learning_ceiling", "anchor", "target"]
+    write_csv(args.out / "lifetime_learning.csv", header, rows)
+    table = ["| task | agent | held-out lifetimes | mean score | SEM | learning speed | criterion met |",
+             "|---|---|---|---|---|---|---|"]
+    table += [f"| {r[0]} | {r[1]} | {r[3]} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.1f} | {100 * r[7]:.1f} % |"
+              for r in rows]
+    (args.out / "lifetime_learning.md").write_text("\n".join(table) + "\n")
+    headline.update(held_out_lifetimes=lifetimes, seed=args.seed, wall_s=time.perf_counter() - t0)
+    print(json.dumps(headline))
+    return headline
+
+
+if __name__ == "__main__":
+    main()
