@@ -13,6 +13,13 @@ evolution never used. Learning speed per generation comes from the run's
 logbook: the per-generation reduction of the best learner's trials to
 criterion from the first generation that reached it.
 
+With ``--survey N`` also evaluates N random CPPN genomes (NEAT's minimal
+genomes, as in a first generation) on bandit2 under each encoding variant of
+:data:`VARIANTS` (Active rule, feedback routing, previous action, feedback
+amounts, reservoirs) and counts the learners among them (fitness >= 75 over
+balanced lifetimes: a fixed policy scores 50 +- 1.5): which choices make
+learning reachable at all.
+
 With ``--frozenlake`` also evolves FrozenLake (``frozenlake-paper`` preset
 for 6 generations, slippery and not) and puts its best fitness beside the
 value-iteration ceilings (:func:`epl_sysbio.epl.references.frozenlake_ceiling`)
@@ -54,6 +61,53 @@ ANCHORS = {
 }
 
 
+#: Encoding variants of the survey: (name, changes to the bandit2 preset).
+VARIANTS = (
+    ("preset", {}),
+    ("active=mean_change", {"learner": {"active": "mean_change"}}),
+    ("routing=outcome", {"task": {"feedback_routing": "outcome"}}),
+    ("previous_action", {"task": {"previous_action": True}}),
+    ("feedback x0.2", {"task": {"success_feedback": 0.2, "failure_feedback": 0.2}}),
+    ("feedback x5", {"task": {"success_feedback": 5.0, "failure_feedback": 5.0}}),
+    ("no reservoirs", {"substrate": {"reservoirs": False}}),
+    ("no charges (V = 0)", {"substrate": {"max_charge": 0}}),
+    ("3 spaces", {"substrate": {"n_spaces": 3}}),
+)
+LEARNER_FITNESS = 75.0
+
+
+def _survey_one(genome, seed: int, config) -> tuple[float, str]:
+    from epl_sysbio.epl.substrate import evaluate_genome
+
+    report = evaluate_genome(genome, seed, config)
+    return report.fitness, report.status
+
+
+def _survey(args: argparse.Namespace, n: int) -> tuple[list[list], dict]:
+    """Random first-generation genomes on bandit2 under each variant (same genomes, same seeds)."""
+    import numpy as np
+
+    from epl_sysbio.evolve import evaluation_seed, initial_genome
+
+    base = _task_config("bandit2", args)
+    rng = np.random.default_rng(args.seed)
+    genomes = [initial_genome(base.neat, rng) for _ in range(n)]
+    seeds = [evaluation_seed(args.seed + 1, 0, i) for i in range(n)]
+    rows, figures = [], {}
+    with ProcessExecutor(workers=args.workers) as pool:
+        for name, changes in VARIANTS:
+            config = base.replace(**changes)
+            print(f"[lifetime_learning] survey {name}: {n} random genomes", flush=True)
+            results = pool.map(_survey_one, genomes, seeds, [config] * n)
+            fit = np.array([r[0] if r is not None else 0.0 for r in results])
+            ok = sum(r is not None and r[1] == "ok" for r in results)
+            learners = int(np.sum(fit >= LEARNER_FITNESS))
+            rows.append([name, n, ok, learners, float(fit.max()), float(np.median(fit[fit > 0])) if ok else 0.0])
+            figures[f"survey_{name}_learners"] = learners
+    figures["survey_genomes"] = n
+    return rows, figures
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output directory")
@@ -66,6 +120,10 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--generations", type=int, help="override the presets' generations")
     parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
     parser.add_argument("--frozenlake", action="store_true", help="also evolve FrozenLake, slippery and not")
+    parser.add_argument("--survey", type=int, default=0, metavar="N",
+                        help="also evaluate N random genomes on bandit2 under each encoding variant")
+    parser.add_argument("--learner", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a [learner] option of every run (e.g. settle=time_course)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     return args
@@ -86,7 +144,18 @@ def _task_config(name: str, args: argparse.Namespace):
         changes["task"] = {"held_out_lifetimes": QUICK["lifetimes"], "lifetimes": 2}
     if args.generations is not None:
         changes["run"]["generations"] = args.generations
+    if args.learner:
+        changes["learner"] = {k: _value(v) for k, v in (item.split("=", 1) for item in args.learner)}
     return preset(name).replace(**changes)
+
+
+def _value(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return text
 
 
 def _frozenlake(args: argparse.Namespace) -> dict:
@@ -157,6 +226,11 @@ def main(argv: list[str] | None = None) -> dict:
         None)
     if args.frozenlake:
         headline.update(_frozenlake(args))
+    if args.survey:
+        survey_rows, figures = _survey(args, args.survey)
+        write_csv(args.out / "survey.csv", ["variant", "genomes", "ran", "learners_fitness_ge_75", "best_fitness",
+                                            "median_fitness_of_those_that_ran"], survey_rows)
+        headline.update(figures)
     header = ["task", "agent", "kind", "lifetimes", "mean_score", "sem", "learning_speed", "reached_fraction",
               "stopped", "non_learning_ceiling", "anchor", "target"]
     write_csv(args.out / "lifetime_learning.csv", header, rows)

@@ -29,6 +29,7 @@ The rule, step by step (``0`` means "not asked")::
        spaces a < b are neighbours     iff exists(y1(0, s_a, 0, s_b)), distance |s_a - s_b|
     4. node (g, s) exists              iff gene g and space s exist and exists(y0(g, s, 0, 0))
        reservoir rate h                = rate(y2(g, s, 0, 0)) if exists(y1(g, s, 0, 0)) else 0
+                                         (0 for every node with ``reservoirs = false``)
        node mass and charge            = its gene's (sum over its composition)
     5. reaction i + j <-> c in space s iff nodes (i, s), (j, s), (c, s) exist and exists(y0(e_i, s, e_j, s));
        rate k = rate(y2(e_i, s, e_j, s))
@@ -80,6 +81,7 @@ class EplSubstrateConfig:
     max_charge: int = 2
     clip_eps: float = 1e-6
     friction: float = 0.1
+    reservoirs: bool = True
 
     def __post_init__(self) -> None:
         own = type(self).__name__
@@ -93,6 +95,7 @@ class EplSubstrateConfig:
             ("max_charge", isinstance(self.max_charge, int) and self.max_charge >= 0, "an int >= 0"),
             ("clip_eps", 0 < self.clip_eps < 1, "a float in (0, 1)"),
             ("friction", self.friction >= 0, "a float in [0, inf)"),
+            ("reservoirs", isinstance(self.reservoirs, bool), "a bool"),
         ]
         for name, ok, constraint in checks:
             if not ok:
@@ -359,7 +362,7 @@ def express_substrate(cppn: Callable[[np.ndarray], np.ndarray],
         for sp in space_objs:
             if q(0, gene.coordinate, sp.coordinate, 0, 0) > t:
                 h = rate(q(2, gene.coordinate, sp.coordinate, 0, 0)) \
-                    if q(1, gene.coordinate, sp.coordinate, 0, 0) > t else 0.0
+                    if cfg.reservoirs and q(1, gene.coordinate, sp.coordinate, 0, 0) > t else 0.0
                 node_at[gene.index, sp.index] = len(nodes)
                 nodes.append(Node(len(nodes), gene.index, sp.index, h, gene.mass, gene.charge))
     # 5. reactions i + j <-> c within a space

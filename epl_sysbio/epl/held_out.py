@@ -201,8 +201,9 @@ def write_lifetime_report(champion: Champion, *, executor=None, lifetimes: int |
     return figures
 
 
-_STYLES = {"none": ("tab:red", "-", "champion"), "off": ("tab:blue", "-", "feedback off"),
-           "shuffled": ("tab:purple", "-", "feedback shuffled"), "reset": ("tab:green", "-", "state reset")}
+#: colour, line style, marker, label (off and reset often coincide: told apart by style and marker)
+_STYLES = {"none": ("tab:red", "-", "o", "champion"), "off": ("tab:blue", "--", "s", "feedback off"),
+           "shuffled": ("tab:purple", ":", "^", "feedback shuffled"), "reset": ("tab:green", "-.", "x", "state reset")}
 
 
 def plot_learning_curves(path: Path, task: str, evaluations: dict[str, LifetimeEvaluation],
@@ -216,23 +217,24 @@ def plot_learning_curves(path: Path, task: str, evaluations: dict[str, LifetimeE
     label = TASKS[task].curve_label
     bandit = task.startswith("bandit")
     x = (np.arange(n_points) + 1) * (10 if bandit else 1)
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, ax = plt.subplots(figsize=(8.4, 4.2), dpi=110)
     for name, ev in evaluations.items():
-        colour, style, text = _STYLES.get(name, ("black", "-", name))
+        colour, style, marker, text = _STYLES.get(name, ("black", "-", "o", name))
         mean = ev.curves.mean(axis=0)
         sem = ev.curves.std(axis=0, ddof=1) / np.sqrt(ev.n) if ev.n > 1 else np.zeros(n_points)
-        ax.plot(x, mean, style, color=colour, marker="o", ms=3, label=f"{text} ({ev.mean_score:.1f})")
+        ax.plot(x, mean, style, color=colour, marker=marker, ms=4, label=f"{text} ({ev.mean_score:.1f})")
         ax.fill_between(x, mean - sem, mean + sem, color=colour, alpha=0.15)
     greys = plt.get_cmap("Greys")
     for i, (name, ev) in enumerate((references or {}).items()):
-        ax.plot(x, ev.curves.mean(axis=0), "--", color=greys(0.35 + 0.6 * i / max(1, len(references) - 1)),
-                lw=1.2, label=f"{name} ({ev.mean_score:.1f})")
+        ax.plot(x, ev.curves.mean(axis=0), ls=(0, (1, 1)), color=greys(0.35 + 0.6 * i / max(1, len(references) - 1)),
+                lw=1.4, label=f"{name} ({ev.mean_score:.1f})")
     ax.set_xlabel("pulls (end of each window of 10)" if bandit else "episode")
     ax.set_ylabel(label)
     ax.set_ylim(-2, 102)
     ax.set_title(title or task, fontsize=10)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False,
+              title="mean score", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

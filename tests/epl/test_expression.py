@@ -37,6 +37,13 @@ def test_everything_exists_under_a_positive_cppn():
     assert inv[0, 1] == pytest.approx(3.0) and inv[0, 0] == 0.0
 
 
+def test_reservoirs_off_leaves_every_node_closed_and_the_rest_unchanged():
+    on = express_substrate(constant(0.5, 0.5, 0.5), EplSubstrateConfig(n_genes=2, n_spaces=2))
+    off = express_substrate(constant(0.5, 0.5, 0.5), EplSubstrateConfig(n_genes=2, n_spaces=2, reservoirs=False))
+    assert all(n.reservoir_rate > 0 for n in on.nodes) and all(n.reservoir_rate == 0 for n in off.nodes)
+    assert len(off.nodes) == len(on.nodes) and off.reactions == on.reactions and off.hamiltonian == on.hamiltonian
+
+
 def test_nothing_exists_under_a_negative_cppn_and_thresholds_apply():
     rds = express_substrate(constant(-0.5, 0.9, 0.9))
     assert rds.genes == () and rds.nodes == () and rds.reactions == ()
