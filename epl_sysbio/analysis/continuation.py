@@ -230,8 +230,9 @@ def promote_local_parameters(model: Model) -> Model:
 def check_parameters(engine: Engine, parameters: Sequence[str]) -> None:
     """Continuation parameters must be global parameters that no rule defines."""
     sbml = engine.model.sbml_model
+    # getListOfParameters: local parameters of Level 2 and Level 3 alike
     local = sorted({f"{r.getId()}_{p.getId()}" for r in sbml.getListOfReactions() if r.getKineticLaw() is not None
-                    for p in r.getKineticLaw().getListOfLocalParameters()} & set(parameters))
+                    for p in r.getKineticLaw().getListOfParameters()} & set(parameters))
     if local:
         raise InvalidValueError(
             f"Model {engine.model_id!r}: {format_ids(local)} are reaction-local parameters, which libRoadRunner "
@@ -281,8 +282,8 @@ class EquilibriumSystem:
 
     @classmethod
     def at_steady_state(cls, engine: Engine, parameters: Sequence[str], p_scale: Sequence[float]) -> EquilibriumSystem:
-        """The system around the engine's current state (a steady state), parameters at their current values."""
-        check_parameters(engine, parameters)
+        """The system around the engine's current state (a steady state), parameters at their current values
+        (global parameters: :func:`check_parameters`)."""
         network = SpeciesNetwork(engine, parameters)
         network.sync_parameters()
         c = network.polish(network.concentrations())

@@ -53,6 +53,7 @@ from epl_sysbio.analysis.continuation import (
     CurveTracer,
     EquilibriumCurve,
     EquilibriumSystem,
+    check_parameters,
 )
 from epl_sysbio.errors import InvalidValueError, SteadyStateError
 from epl_sysbio.simulate import Engine, Status
@@ -494,15 +495,16 @@ def _on_curve(curve: BifurcationCurve, point: SpecialPoint, names, bounds, scale
     return False
 
 
-def _prepare(engine: Engine, names: Sequence[str], bounds: Sequence[tuple[float, float]]):
-    """Solve the engine's steady state at the start (the first parameter clipped into its window)
-    and build the system around it; returns (system, y0)."""
+def _check(engine: Engine, names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> None:
     for name, (lo, hi) in zip(names, bounds):
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise InvalidValueError(f"continuation window for {name!r} must be finite with lo < hi. Got ({lo!r}, {hi!r}).")
-    from epl_sysbio.analysis.continuation import check_parameters
-
     check_parameters(engine, names)
+
+
+def _prepare(engine: Engine, names: Sequence[str], bounds: Sequence[tuple[float, float]]):
+    """Solve the engine's steady state at the start (the first parameter clipped into its window)
+    and build the system around it; returns (system, y0)."""
     start = {name: min(max(engine.get_value(name), lo), hi) for name, (lo, hi) in zip(names, bounds)}
     result = engine.steady_state(start, start="current")
     if not result.converged:
@@ -562,6 +564,7 @@ def continue_equilibria(
         Models driven by rate rules, or without reactions (:class:`SpeciesNetwork`).
     """
     opts = options or ContinuationOptions()
+    _check(engine, [parameter], [bounds])
     restore = _restoring(engine, [parameter])
     try:
         system, y0 = _prepare(engine, [parameter], [bounds])
@@ -583,6 +586,7 @@ def continue_two_parameters(
     t0 = time.perf_counter()
     opts = options or ContinuationOptions()
     names = (parameters[0], parameters[1])
+    _check(engine, names, bounds)
     restore = _restoring(engine, names)
     try:
         system, y0 = _prepare(engine, names, bounds)
