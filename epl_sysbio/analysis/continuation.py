@@ -339,7 +339,8 @@ class EquilibriumSystem:
         if size == 0:
             return np.zeros((self.n, self.n))
         e = x / size
-        return (self.jacobian(y + h * e, pi) - 2 * self.jacobian(y, pi) + self.jacobian(y - h * e, pi)) * (size / h) ** 2
+        second = self.jacobian(y + h * e, pi) - 2 * self.jacobian(y, pi) + self.jacobian(y - h * e, pi)
+        return second * (size / h) ** 2
 
     def dp_jacobian(self, y: np.ndarray, pi: np.ndarray, k: int, h: float = 1e-6) -> np.ndarray:
         """``d G_y / d pi_k`` (central differences in the scaled parameter)."""
@@ -362,10 +363,6 @@ class EquilibriumSystem:
             if np.max(np.abs(dy), initial=0.0) <= tol:
                 return y
         return None
-
-    def physical(self, y: np.ndarray) -> bool:
-        """No concentration below ``-1e-9`` of its scale."""
-        return bool(np.all(self.concentrations(y) >= -1e-9 * self.scale))
 
 
 class EquilibriumCurve(CurveProblem):

@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -247,106 +247,135 @@ def _det_sign(point: CurvePoint) -> tuple[float, float]:
     return float(sign), float(logdet)
 
 
-def _inside(value: float, lo: float, hi: float) -> float:
-    """Signed distance inside [lo, hi] (negative outside)."""
-    return min(value - lo, hi - value)
+class _Follower:
+    """Both directions of one curve from a start point: rows ``(point, label)`` in order along the
+    curve and why each end stopped (module docstring). Subclasses say where the parameter window
+    is, which special points lie between two points and whether one of them ends the curve."""
 
+    def __init__(self, system: EquilibriumSystem, problem: CurveProblem, options: ContinuationOptions) -> None:
+        self.system, self.problem, self.opts = system, problem, options
+        self.tracer = CurveTracer(problem, options)
 
-class _OneParameter:
-    """The one-parameter driver on an :class:`EquilibriumSystem` (module docstring)."""
+    def inside(self, point: CurvePoint) -> float:
+        """Signed distance of the point's parameters inside the window (negative outside)."""
+        raise NotImplementedError
 
-    def __init__(self, system: EquilibriumSystem, k: int, names: Sequence[str], bounds: tuple[float, float],
-                 options: ContinuationOptions) -> None:
-        self.system, self.k, self.names, self.opts = system, k, tuple(names), options
-        self.lo, self.hi = ((b - system.p_ref[k]) / system.p_scale[k] for b in bounds)
+    def events(self, a: CurvePoint, b: CurvePoint) -> list[tuple[CurvePoint, str]]:
+        raise NotImplementedError
 
-    def pi_of(self, u: np.ndarray) -> np.ndarray:
-        pi = self.pi0.copy()
-        pi[self.k] = u[-1]
-        return pi
+    def final(self, events: list[tuple[CurvePoint, str]]) -> str | None:
+        return None
 
-    def eig(self, point: CurvePoint) -> np.ndarray:
-        return np.linalg.eigvals(point.jac[:, :-1])
+    def lowest(self, point: CurvePoint) -> float:
+        """The smallest concentration relative to its scale (zero where the branch leaves c >= 0)."""
+        return float(np.min(self.system.concentrations(point.u[:self.system.n]) / self.system.scale))
 
-    def run(self, y0: np.ndarray, pi0: np.ndarray) -> ContinuationResult:
-        t0 = time.perf_counter()
-        self.pi0 = np.asarray(pi0, dtype=float).copy()
-        problem = EquilibriumCurve(self.system, self.k, self.pi0)
-        u0 = np.append(y0, self.pi0[self.k])
+    def both_ways(self, u0: np.ndarray, direction: np.ndarray) -> tuple[list, tuple[str, str]]:
         halves = []
         closed = False
         for sign in (1.0, -1.0):
             if closed:
                 halves.append(([], "closed curve"))
                 continue
-            direction = np.zeros(len(u0))
-            direction[-1] = sign
-            tracer = CurveTracer(problem, self.opts)
-            first = tracer.start(u0, direction)
-            rows, end, closed = self._follow(tracer, first)
+            rows, end, closed = self._follow(self.tracer.start(u0, sign * direction))
             halves.append((rows, end))
         (fwd, end_fwd), (bwd, end_bwd) = halves
-        rows = list(reversed(bwd[1:])) + fwd if bwd else fwd
-        return self._result(rows, (end_bwd, end_fwd), time.perf_counter() - t0)
+        return (list(reversed(bwd[1:])) + fwd if bwd else fwd), (end_bwd, end_fwd)
 
-    def _follow(self, tracer: CurveTracer, first: CurvePoint):
-        """Rows (u, tangent, jac, special or None) along one direction, and why it ended."""
-        rows = [(first, None)]
-        prev, prev_eig = first, self.eig(first)
-        for point in tracer.run(first):
-            eig = self.eig(point)
-            outside = _inside(point.u[-1], self.lo, self.hi) < 0
-            negative = not self.opts.allow_negative and not self.system.physical(point.u[:-1])
-            if outside or negative:
-                psi = (lambda p: _inside(p.u[-1], self.lo, self.hi)) if outside else \
-                      (lambda p: float(np.min(self.system.concentrations(p.u[:-1]) / self.system.scale)))
-                end_point = tracer.locate(prev, point, psi, psi(prev), psi(point))
-                for special in self._events(tracer, prev, end_point or point, prev_eig):
-                    rows.append(special)
+    def _follow(self, first: CurvePoint):
+        rows: list[tuple[CurvePoint, str | None]] = [(first, None)]
+        prev = first
+        for point in self.tracer.run(first):
+            outside = self.inside(point) < 0
+            if outside or (not self.opts.allow_negative and self.lowest(point) < -1e-9):
+                psi = self.inside if outside else self.lowest
+                end_point = self.tracer.locate(prev, point, psi, psi(prev), psi(point))
                 if end_point is not None:
+                    rows.extend(self.events(prev, end_point))
                     rows.append((end_point, "EP"))
                 return rows, ("parameter bound" if outside else "a concentration reached zero"), False
-            rows.extend(self._events(tracer, prev, point, prev_eig, eig))
+            events = self.events(prev, point)
+            rows.extend(events)
+            stop = self.final(events)
+            if stop:
+                return rows, stop, False
             rows.append((point, None))
-            if point.s > 4 * self.opts.max_step and np.linalg.norm(point.u - first.u) < np.linalg.norm(point.u - prev.u):
+            # back at the start (closer to it than to the previous point): an isola, closed
+            if point.s > 4 * self.opts.max_step and \
+                    np.linalg.norm(point.u - first.u) < np.linalg.norm(point.u - prev.u):
                 rows.append((first, None))
                 return rows, "closed curve", True
-            prev, prev_eig = point, eig
-        return rows, tracer.message, False
+            prev = point
+        return rows, self.tracer.message, False
 
-    def _events(self, tracer, a: CurvePoint, b: CurvePoint, eig_a, eig_b=None):
-        """Special points between consecutive points a and b, ordered along the curve."""
-        eig_b = self.eig(b) if eig_b is None else eig_b
+
+class _OneParameter(_Follower):
+    """The branch in parameter ``k`` (the others fixed at ``pi0``); ``u = (y, pi_k)``."""
+
+    def __init__(self, system: EquilibriumSystem, k: int, names: Sequence[str], bounds: tuple[float, float],
+                 pi0: np.ndarray, options: ContinuationOptions) -> None:
+        self.k, self.names, self.pi0 = k, tuple(names), np.asarray(pi0, dtype=float).copy()
+        self.lo, self.hi = ((b - system.p_ref[k]) / system.p_scale[k] for b in bounds)
+        super().__init__(system, EquilibriumCurve(system, k, self.pi0), options)
+
+    def pi_of(self, u: np.ndarray) -> np.ndarray:
+        pi = self.pi0.copy()
+        pi[self.k] = u[-1]
+        return pi
+
+    @staticmethod
+    def eig(point: CurvePoint) -> np.ndarray:
+        if "eig" not in point.data:
+            point.data["eig"] = np.linalg.eigvals(point.jac[:, :-1])
+        return point.data["eig"]
+
+    def inside(self, point: CurvePoint) -> float:
+        return min(point.u[-1] - self.lo, self.hi - point.u[-1])
+
+    def run(self, y0: np.ndarray) -> ContinuationResult:
+        t0 = time.perf_counter()
+        u0 = np.append(y0, self.pi0[self.k])
+        direction = np.zeros(len(u0))
+        direction[-1] = 1.0  # forward: the parameter increases
+        rows, ends = self.both_ways(u0, direction)
+        return self._result(rows, ends, time.perf_counter() - t0)
+
+    def events(self, a: CurvePoint, b: CurvePoint):
+        """Folds, branch points and Hopf points between consecutive points, ordered along the curve."""
         found = []
         if a.tangent[-1] * b.tangent[-1] < 0:
-            found.extend(self._fold(tracer, a, b))
-        sa, sb = _det_sign(a)[0], _det_sign(b)[0]
+            found.extend(self._fold(a, b))
+        (sa, la), (sb, lb) = _det_sign(a), _det_sign(b)
         if sa * sb < 0:
-            ref = _det_sign(a)[1]
-            psi = lambda p: (lambda s, l: s * math.exp(min(l - ref, 700)))(*_det_sign(p))  # noqa: E731
-            bp = tracer.locate(a, b, psi, sa, sb * math.exp(min(_det_sign(b)[1] - ref, 700)))
+            def psi(p: CurvePoint) -> float:
+                sign, logdet = _det_sign(p)
+                return sign * math.exp(min(logdet - la, 700.0))
+
+            bp = self.tracer.locate(a, b, psi, sa, sb * math.exp(min(lb - la, 700.0)))
             if bp is not None:
                 found.append((bp, "BP"))
-        if _hopf_sign(eig_a) * _hopf_sign(eig_b) < 0:
-            found.extend(self._hopf(a, b, eig_a, eig_b))
+        if _hopf_sign(self.eig(a)) * _hopf_sign(self.eig(b)) < 0:
+            found.extend(self._hopf(a, b))
         found.sort(key=lambda item: float(a.tangent @ (item[0].u - a.u)))
         return found
 
-    def _fold(self, tracer, a: CurvePoint, b: CurvePoint):
+    def _located(self, u: np.ndarray, a: CurvePoint, data: dict | None = None) -> CurvePoint:
+        _, jac = self.problem.evaluate(u)
+        return CurvePoint(u, CurveTracer.tangent(jac, a.tangent), jac, a.s, data or {})
+
+    def _fold(self, a: CurvePoint, b: CurvePoint):
         alpha = a.tangent[-1] / (a.tangent[-1] - b.tangent[-1])
         guess = a.u + alpha * (b.u - a.u)
         y, pi = guess[:-1], self.pi_of(guess)
-        problem = FoldSystem(self.system, (self.k,), pi, *fold_start(self.system, y, pi))
-        u = newton_square(problem, guess)
+        u = newton_square(FoldSystem(self.system, (self.k,), pi, *fold_start(self.system, y, pi)), guess)
         if u is None or np.linalg.norm(u - guess) > 2 * np.linalg.norm(b.u - a.u):
             # Fall back on the zero of the tangent's parameter component along the curve.
-            point = tracer.locate(a, b, lambda p: float(p.tangent[-1]), a.tangent[-1], b.tangent[-1])
+            point = self.tracer.locate(a, b, lambda p: float(p.tangent[-1]), a.tangent[-1], b.tangent[-1])
             return [] if point is None else [(point, "LP")]
-        r, jac = EquilibriumCurve(self.system, self.k, self.pi0).evaluate(u)
-        return [(CurvePoint(u, CurveTracer.tangent(jac, a.tangent), jac, a.s), "LP")]
+        return [(self._located(u, a), "LP")]
 
-    def _hopf(self, a: CurvePoint, b: CurvePoint, eig_a, eig_b):
-        ra, rb = _nearest_pair_real(eig_a), _nearest_pair_real(eig_b)
+    def _hopf(self, a: CurvePoint, b: CurvePoint):
+        ra, rb = _nearest_pair_real(self.eig(a)), _nearest_pair_real(self.eig(b))
         alpha = ra / (ra - rb) if ra is not None and rb is not None and ra != rb else 0.5
         guess = a.u + alpha * (b.u - a.u)
         y, pi = guess[:-1], self.pi_of(guess)
@@ -354,14 +383,11 @@ class _OneParameter:
         if start is None:
             return []
         omega, left, right = start
-        problem = HopfSystem(self.system, (self.k,), pi, left, right)
-        u = newton_square(problem, np.append(guess, omega))
-        if u is None or abs(u[-1]) <= 1e-9 * max(1.0, float(np.abs(eig_a).max())) \
+        u = newton_square(HopfSystem(self.system, (self.k,), pi, left, right), np.append(guess, omega))
+        if u is None or abs(u[-1]) <= 1e-9 * max(1.0, float(np.abs(self.eig(a)).max())) \
                 or np.linalg.norm(u[:-1] - guess) > 2 * np.linalg.norm(b.u - a.u):
             return []  # a neutral saddle (real pair summing to zero), not a Hopf point
-        r, jac = EquilibriumCurve(self.system, self.k, self.pi0).evaluate(u[:-1])
-        point = CurvePoint(u[:-1], CurveTracer.tangent(jac, a.tangent), jac, a.s, {"omega": abs(float(u[-1]))})
-        return [(point, "H")]
+        return [(self._located(u[:-1], a, {"omega": abs(float(u[-1]))}), "H")]
 
     def _result(self, rows, ends, seconds) -> ContinuationResult:
         sys = self.system
@@ -392,12 +418,13 @@ class _OneParameter:
                                   tuple(specials), ends, seconds, sys.network.elasticity_method)
 
 
-class _TwoParameterCurve:
-    """Follow one fold or Hopf curve in both parameters, both directions, with its codim-2 points."""
+class _TwoParameterCurve(_Follower):
+    """One fold or Hopf curve in both parameters; ``u = (y, pi_0, pi_1[, omega])``."""
 
-    def __init__(self, system: EquilibriumSystem, names: tuple[str, str], box: np.ndarray,
-                 options: ContinuationOptions) -> None:
-        self.system, self.names, self.box, self.opts = system, names, box, options  # box: (2, 2) scaled lo/hi
+    def __init__(self, system: EquilibriumSystem, kind: str, problem: FoldSystem | HopfSystem,
+                 names: tuple[str, str], box: np.ndarray, options: ContinuationOptions) -> None:
+        super().__init__(system, problem, options)
+        self.kind, self.names, self.box = kind, names, box  # box: (2, 2) scaled lo/hi
 
     def params(self, u: np.ndarray) -> np.ndarray:
         n = self.system.n
@@ -407,64 +434,35 @@ class _TwoParameterCurve:
         pi = self.params(point.u)
         return float(min(np.min(pi - self.box[:, 0]), np.min(self.box[:, 1] - pi)))
 
-    def run(self, kind: str, problem: CurveProblem, u0: np.ndarray, start: str) -> BifurcationCurve:
-        tracer = CurveTracer(problem, self.opts)
-        null = np.linalg.svd(problem.evaluate(u0)[1])[2][-1]
-        halves = []
-        closed = False
-        for sign in (1.0, -1.0):
-            if closed:
-                halves.append(([], "closed curve"))
-                continue
-            rows, end, closed = self._follow(kind, tracer, problem, tracer.start(u0, sign * null))
-            halves.append((rows, end))
-        (fwd, end_fwd), (bwd, end_bwd) = halves
-        rows = list(reversed(bwd[1:])) + fwd if bwd else fwd
-        return self._curve(kind, rows, (end_bwd, end_fwd), start)
+    def tests(self, point: CurvePoint) -> dict[str, float]:
+        if "tests" not in point.data:
+            point.data["tests"] = self.problem.tests(point)
+        return point.data["tests"]
 
-    def _follow(self, kind, tracer: CurveTracer, problem, first: CurvePoint):
-        n = self.system.n
-        rows = [(first, None)]
-        prev, tests_prev = first, problem.tests(first)
-        for point in tracer.run(first):
-            outside = self.inside(point) < 0
-            negative = not self.opts.allow_negative and not self.system.physical(point.u[:n])
-            if outside or negative:
-                psi = self.inside if outside else \
-                    (lambda p: float(np.min(self.system.concentrations(p.u[:n]) / self.system.scale)))
-                end_point = tracer.locate(prev, point, psi, psi(prev), psi(point))
-                if end_point is not None:
-                    rows.extend(self._events(tracer, problem, prev, end_point, tests_prev))
-                    rows.append((end_point, "EP"))
-                return rows, ("parameter bound" if outside else "a concentration reached zero"), False
-            events = self._events(tracer, problem, prev, point, tests_prev)
-            rows.extend(events)
-            if kind == "hopf" and any(label == "BT" for _, label in events):
-                return rows, "Bogdanov-Takens point (the Hopf curve ends: omega = 0)", False
-            rows.append((point, None))
-            if point.s > 4 * self.opts.max_step and np.linalg.norm(point.u - first.u) < np.linalg.norm(point.u - prev.u):
-                rows.append((first, None))
-                return rows, "closed curve", True
-            prev, tests_prev = point, problem.tests(point)
-        return rows, tracer.message, False
-
-    @staticmethod
-    def _events(tracer, problem, a: CurvePoint, b: CurvePoint, tests_a: dict):
-        tests_b = problem.tests(b)
+    def events(self, a: CurvePoint, b: CurvePoint):
+        """Codim-2 points between consecutive points: zeros of the problem's test functions."""
         found = []
+        tests_a, tests_b = self.tests(a), self.tests(b)
         for name, value in tests_b.items():
             if tests_a[name] * value < 0:
-                point = tracer.locate(a, b, lambda p, name=name: problem.tests(p)[name], tests_a[name], value)
+                point = self.tracer.locate(a, b, lambda p, name=name: self.problem.tests(p)[name], tests_a[name], value)
                 if point is not None:
                     found.append((point, name))
         found.sort(key=lambda item: float(a.tangent @ (item[0].u - a.u)))
         return found
 
-    def _curve(self, kind, rows, ends, start) -> BifurcationCurve:
+    def final(self, events) -> str | None:
+        if self.kind == "hopf" and any(label == "BT" for _, label in events):
+            return "Bogdanov-Takens point (the Hopf curve ends: omega = 0)"
+        return None
+
+    def run(self, u0: np.ndarray, start: str) -> BifurcationCurve:
+        null = np.linalg.svd(self.problem.evaluate(u0)[1])[2][-1]
+        rows, ends = self.both_ways(u0, null)
         sys, n = self.system, self.system.n
         values = np.empty((len(rows), 2))
         conc = np.empty((len(rows), len(sys.network.species)))
-        freq = np.empty(len(rows)) if kind == "hopf" else None
+        freq = np.empty(len(rows)) if self.kind == "hopf" else None
         specials = []
         for i, (point, label) in enumerate(rows):
             y, pi = point.u[:n], self.params(point.u)
@@ -475,7 +473,7 @@ class _TwoParameterCurve:
             if label is not None and label != "EP":
                 eig = np.linalg.eigvals(sys.jacobian(y, pi))
                 specials.append(SpecialPoint(label, dict(zip(self.names, values[i].tolist())), conc[i].copy(), i, eig))
-        return BifurcationCurve(kind, self.names, values, conc, freq, tuple(specials), ends, start)
+        return BifurcationCurve(self.kind, self.names, values, conc, freq, tuple(specials), ends, start)
 
 
 def _on_curve(curve: BifurcationCurve, point: SpecialPoint, names, bounds, scale: np.ndarray) -> bool:
@@ -498,7 +496,8 @@ def _on_curve(curve: BifurcationCurve, point: SpecialPoint, names, bounds, scale
 def _check(engine: Engine, names: Sequence[str], bounds: Sequence[tuple[float, float]]) -> None:
     for name, (lo, hi) in zip(names, bounds):
         if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
-            raise InvalidValueError(f"continuation window for {name!r} must be finite with lo < hi. Got ({lo!r}, {hi!r}).")
+            raise InvalidValueError(
+                f"continuation window for {name!r} must be finite with lo < hi. Got ({lo!r}, {hi!r}).")
     check_parameters(engine, names)
 
 
@@ -568,7 +567,7 @@ def continue_equilibria(
     restore = _restoring(engine, [parameter])
     try:
         system, y0 = _prepare(engine, [parameter], [bounds])
-        return _OneParameter(system, 0, [parameter], bounds, opts).run(y0, np.zeros(1))
+        return _OneParameter(system, 0, [parameter], bounds, np.zeros(1), opts).run(y0)
     finally:
         restore()
 
@@ -590,10 +589,9 @@ def continue_two_parameters(
     restore = _restoring(engine, names)
     try:
         system, y0 = _prepare(engine, names, bounds)
-        branch = _OneParameter(system, 0, names, bounds[0], opts).run(y0, np.zeros(2))
+        branch = _OneParameter(system, 0, names, bounds[0], np.zeros(2), opts).run(y0)
         box = np.array([[(lo - system.p_ref[k]) / system.p_scale[k], (hi - system.p_ref[k]) / system.p_scale[k]]
                         for k, (lo, hi) in enumerate(bounds)])
-        follower = _TwoParameterCurve(system, names, box, opts)
         curves: list[BifurcationCurve] = []
         count = {"LP": 0, "H": 0}
         for point in branch.special_points:
@@ -607,7 +605,7 @@ def continue_two_parameters(
             y = system.coordinates(point.concentrations)
             pi = system.scaled_parameters(np.array([point.parameters[n] for n in names]))
             if kind == "fold":
-                problem: CurveProblem = FoldSystem(system, (0, 1), pi, *fold_start(system, y, pi))
+                problem: FoldSystem | HopfSystem = FoldSystem(system, (0, 1), pi, *fold_start(system, y, pi))
                 u0 = np.concatenate([y, pi])
             else:
                 start = hopf_start(system, y, pi)
@@ -616,7 +614,7 @@ def continue_two_parameters(
                 omega, left, right = start
                 problem = HopfSystem(system, (0, 1), pi, left, right)
                 u0 = np.concatenate([y, pi, [point.frequency or omega]])
-            curves.append(follower.run(kind, problem, u0, label))
+            curves.append(_TwoParameterCurve(system, kind, problem, names, box, opts).run(u0, label))
     finally:
         restore()
     return TwoParameterResult(names, (tuple(bounds[0]), tuple(bounds[1])), branch, tuple(curves),
