@@ -25,7 +25,8 @@ From a point ``u_j`` with unit tangent ``t_j`` (``R_u t_j = 0``):
 
 1. predictor ``u* = u_j + h t_j``;
 2. corrector: Newton on ``R(u) = 0, t_j . (u - u*) = 0`` with the bordered
-   matrix ``[R_u; t_j^T]``, until ``max|du| <= newton_tol``;
+   matrix ``[R_u; t_j^T]``, until ``max|du| <= newton_tol`` (the Jacobian of
+   the last iterate is kept for step 3 and the test functions);
 3. new tangent from ``[R_u; t_j^T] tau = e_(k+1)``, ``t_(j+1) = tau/|tau|``
    (so ``t_j . t_(j+1) > 0``: the orientation carries through folds).
 
@@ -132,12 +133,11 @@ class CurveTracer:
                 return None
             if h is not None and it == 1 and np.linalg.norm(du) > max(h, 10 * opts.newton_tol):
                 return None  # the predictor is far from the curve: a smaller step
-            u = u + du
             if np.max(np.abs(du)) <= opts.newton_tol:
-                r, jac = self.problem.evaluate(u)
-                if not (np.all(np.isfinite(r)) and np.all(np.isfinite(jac))):
-                    return None
-                return u, jac, it
+                # The Jacobian of the last iterate serves the tangent and the eigenvalues: it is
+                # that of u + du to within newton_tol, and saves one evaluation per point.
+                return u + du, jac, it
+            u = u + du
         return None
 
     @staticmethod
@@ -316,6 +316,11 @@ class EquilibriumSystem:
         self._set(pi)
         f, eps, eps_p = self.network.linearization(self.concentrations(y))
         return self.basis.T @ (f / self.scale), self.left @ eps @ self.lift, (self.left @ eps_p) * self.p_scale
+
+    def residual(self, y: np.ndarray, pi: np.ndarray) -> np.ndarray:
+        """``G(y, pi)`` alone (no derivatives read)."""
+        self._set(pi)
+        return self.basis.T @ (self.network.rates(self.concentrations(y)) / self.scale)
 
     def jacobian(self, y: np.ndarray, pi: np.ndarray) -> np.ndarray:
         return self.evaluate(y, pi)[1]

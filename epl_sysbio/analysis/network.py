@@ -130,6 +130,8 @@ class SpeciesNetwork:
             self._exact_scale = np.array([v if s in el.substance_only else 1.0
                                           for s, v in zip(self.species, self.volumes)])
             self._exact_parameters = np.array([columns[p] for p in self.parameters], dtype=int)
+            self._exact_state_block = np.ix_(self._exact_rows, self._exact_columns)
+            self._exact_parameter_block = np.ix_(self._exact_rows, self._exact_parameters)
 
     def _symbolic(self, engine: Engine) -> tuple[Elasticities | None, str]:
         """Exact derivatives of the rate laws, or None and why not."""
@@ -233,8 +235,8 @@ class SpeciesNetwork:
         if self._exact is not None:
             d_state, d_var = self._exact.evaluate(self._eval.roadrunner)
             full = np.hstack([d_state, d_var])
-            eps = full[np.ix_(self._exact_rows, self._exact_columns)] * self._exact_scale[None, :]
-            return f, eps, full[np.ix_(self._exact_rows, self._exact_parameters)]
+            eps = full[self._exact_state_block] * self._exact_scale[None, :]
+            return f, eps, full[self._exact_parameter_block]
         eps = self.elasticities(c, sync=False)
         rr = self._eval.roadrunner
         eps_p = np.empty((len(self.reactions), len(self.parameters)))
