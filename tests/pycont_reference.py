@@ -11,6 +11,8 @@ real: without care it silently drops the imaginary part and reports false Hopf p
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time
 
 import numpy as np
@@ -43,8 +45,9 @@ def pycont_continuation(engine, parameter: str, bounds: tuple[float, float], ds_
                 "analyze_stability": system.n > 1}  # its stability check fails on one-variable systems
     t0 = time.perf_counter()
     try:
-        result = pycont.arclengthContinuation(residual, y0, float(system.p_ref[0]), 1e-8, ds_max, ds_max / 2,
-                                              100000, settings, verbosity="off")
+        with contextlib.redirect_stdout(io.StringIO()):  # its Newton-Krylov prints every iteration
+            result = pycont.arclengthContinuation(residual, y0, float(system.p_ref[0]), 1e-8, ds_max, ds_max / 2,
+                                                  100000, settings, verbosity="off")
     except Exception as exc:  # noqa: BLE001 (a failure of the other tool is a result here)
         return [], 0, time.perf_counter() - t0, f"{type(exc).__name__}: {exc}"
     seconds = time.perf_counter() - t0

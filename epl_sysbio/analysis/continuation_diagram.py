@@ -183,7 +183,16 @@ class TwoParameterResult:
 
     @property
     def special_points(self) -> list[SpecialPoint]:
-        return [p for c in self.curves for p in c.special_points]
+        """Codim-2 points of all curves, each once (a BT point ends a Hopf curve and lies on a
+        fold curve: the same point within 1e-6 of the windows is listed once)."""
+        widths = np.array([hi - lo for lo, hi in self.bounds])
+        unique: list[SpecialPoint] = []
+        for point in (p for c in self.curves for p in c.special_points):
+            here = np.array([point.parameters[n] for n in self.parameters])
+            if not any(q.kind == point.kind and np.all(np.abs(here - [q.parameters[n] for n in self.parameters])
+                                                       <= 1e-6 * widths) for q in unique):
+                unique.append(point)
+        return unique
 
     def summary(self) -> dict:
         return {"parameters": list(self.parameters), "seconds": round(self.seconds, 4),
@@ -226,14 +235,17 @@ def parse_continuation2(text: str) -> tuple[tuple[str, str], tuple[tuple[float, 
 
 # ---------------------------------------------------------------------- helpers
 def _hopf_sign(eig: np.ndarray) -> float:
-    """Sign of the bialternate-product test function prod_(i<j) (lambda_i + lambda_j)."""
-    if len(eig) < 2:
-        return 1.0
-    i, j = np.triu_indices(len(eig), 1)
-    f = eig[i] + eig[j]
-    if np.any(f == 0):
-        return 0.0
-    return float(np.sign(np.prod(f / np.abs(f)).real))
+    """Sign of the bialternate-product test function prod_(i<j) (lambda_i + lambda_j).
+
+    The sums come in conjugate pairs (positive products) except the real ones: sums of two
+    real eigenvalues and 2 Re(lambda) of each complex pair; the sign counts the negative ones."""
+    tol = 1e-12 * max(1.0, float(np.abs(eig).max(initial=0.0)))
+    real = np.sort(eig.real[np.abs(eig.imag) <= tol])
+    pairs = eig[eig.imag > tol]
+    # pairs i < j of real eigenvalues with r_i + r_j < 0 (each unordered pair counted once)
+    below = int(np.searchsorted(real, -real, side="left").sum()) - int(np.sum(real < 0))
+    negative = below // 2 + int(np.sum(pairs.real < 0))
+    return -1.0 if negative % 2 else 1.0
 
 
 def _nearest_pair_real(eig: np.ndarray) -> float | None:

@@ -141,12 +141,14 @@ def plot_two_parameter(result: TwoParameterResult, path: Path) -> Path:
         ax.plot(point.parameters[p], point.parameters[q], "o", color="0.3", ms=4)
         ax.annotate(name, (point.parameters[p], point.parameters[q]), xytext=(4, -10), textcoords="offset points",
                     fontsize=7, color="0.3")
+    (plo, phi), (qlo, qhi) = result.bounds
     codim2 = result.special_points
     for point, name in zip(codim2, _labels(codim2)):
-        ax.plot(point.parameters[p], point.parameters[q], "*", color="k", ms=11, zorder=5)
-        ax.annotate(f"{name} ({point.parameters[p]:.4g}, {point.parameters[q]:.4g})",
-                    (point.parameters[p], point.parameters[q]), xytext=(6, 6), textcoords="offset points", fontsize=8)
-    (plo, phi), (qlo, qhi) = result.bounds
+        # values below 1e-9 of the window print as 0 (a located 0 is 1e-15, not "1.3e-15")
+        x, y = (v if abs(v) > 1e-9 * (hi - lo) else 0.0
+                for v, (lo, hi) in zip((point.parameters[p], point.parameters[q]), result.bounds))
+        ax.plot(x, y, "*", color="k", ms=11, zorder=5)
+        ax.annotate(f"{name} ({x:.5g}, {y:.5g})", (x, y), xytext=(6, 6), textcoords="offset points", fontsize=8)
     ax.set_xlim(plo, phi)
     ax.set_ylim(qlo, qhi)
     ax.set_xlabel(p)
@@ -189,6 +191,18 @@ def write_two_parameter_csv(result: TwoParameterResult, path: Path) -> Path:
     return path
 
 
+def _markdown(points, names: Sequence[str], ends: Sequence[str]) -> list[str]:
+    """Special points as a Markdown table, then why the branch or curves ended."""
+    lines = ["| point | " + " | ".join(f"`{n}`" for n in names) + " | a (fold) / l1 (Hopf) | omega | |",
+             "|---|" + "---|" * len(names) + "---|---|---|"]
+    for point, name in zip(points, _labels(points)):
+        coefficient = "" if point.coefficient is None else f"{point.coefficient:.6g}"
+        omega = "" if point.frequency is None else f"{point.frequency:.6g}"
+        values = " | ".join(f"{point.parameters[n]:.10g}" for n in names)
+        lines.append(f"| {name} | {values} | {coefficient} | {omega} | {point.criticality or ''} |")
+    return (lines if points else ["no special points"]) + ["", f"ends: {'; '.join(ends)}", ""]
+
+
 def prepare_model(model: Model, parameters: Sequence[str]) -> Model:
     """``model`` with its reaction-local parameters promoted when a continuation names one
     (``<reaction>_<id>``, :func:`promote_local_parameters`); otherwise ``model`` itself."""
@@ -217,8 +231,10 @@ def run_continuations(
         if out is not None:
             png = plot_continuation(result, out / f"continuation_{parameter}.png")
             table = write_continuation_csv(result, out / f"continuation_{parameter}.csv")
-            lines += [f"## Continuation in `{parameter}`", "", f"{result.summary()}", "",
-                      f"![continuation]({png.name}) (data: [{table.name}]({table.name}))", ""]
+            specials = [p for p in result.special_points if p.kind != "EP"]
+            lines += [f"## Continuation in `{parameter}`", "", f"{result.n_points} points, "
+                      f"{result.seconds:.3g} s", ""] + _markdown(specials, [parameter], result.ends) + \
+                     [f"![continuation]({png.name}) (data: [{table.name}]({table.name}))", ""]
     for parameters, bounds in two:
         result2 = continue_two_parameters(engine, parameters, bounds, options=options)
         summary.setdefault("continuation2", []).append(result2.summary())
@@ -227,7 +243,10 @@ def run_continuations(
             png = plot_two_parameter(result2, out / f"{stem}.png")
             table = write_two_parameter_csv(result2, out / f"{stem}.csv")
             branch_png = plot_continuation(result2.branch, out / f"{stem}_branch.png")
+            curves = ", ".join(f"{c.kind} curve from {c.start} ({len(c.values)} points)" for c in result2.curves)
             lines += [f"## Two-parameter continuation in `{parameters[0]}`, `{parameters[1]}`", "",
-                      f"{result2.summary()}", "", f"![two-parameter diagram]({png.name}) "
-                      f"![branch]({branch_png.name}) (data: [{table.name}]({table.name}))", ""]
+                      f"{curves or 'no fold or Hopf point to continue'}; {result2.seconds:.3g} s", ""] + \
+                     _markdown(result2.special_points, parameters, [e for c in result2.curves for e in c.ends]) + \
+                     [f"![two-parameter diagram]({png.name}) ![branch]({branch_png.name}) "
+                      f"(data: [{table.name}]({table.name}))", ""]
     return summary, lines

@@ -26,20 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHLOEGL = ROOT / "sbml_models" / "schloegl_bistable.ant"
 BRUSSELATOR = ROOT / "sbml_models" / "brusselator.ant"
 KHOLODENKO = ROOT / "tests" / "data" / "biomodels" / "BIOMD0000000010.xml"
+BOGDANOV_TAKENS = ROOT / "tests" / "data" / "bogdanov_takens.ant"  # normal form; its notes give the curves
 FOLD_LOW, FOLD_HIGH = 6 - 2 / (3 * math.sqrt(3)), 6 + 2 / (3 * math.sqrt(3))
-
-# Normal form of a Bogdanov-Takens point, x' = y, y' = b1 + b2 x + x^2 - x y, shifted by 5 so
-# that the concentrations stay positive. Equilibria y = 0, x^2 + b2 x + b1 = 0; fold curve
-# b1 = b2^2 / 4; Hopf curve b1 = 0, b2 < 0 (trace -x = 0, determinant -b2 > 0); BT at (0, 0).
-BOGDANOV_TAKENS = """
-model bogdanov_takens
-  compartment cell = 1
-  species X in cell = 5.1127, Y in cell = 5
-  drift_x: => X; cell * (Y - 5)
-  drift_y: => Y; cell * (b1 + b2*(X - 5) + (X - 5)^2 - (X - 5)*(Y - 5))
-  b1 = 0.1; b2 = -1
-end
-"""
 
 
 def _schloegl() -> Engine:
@@ -116,7 +104,7 @@ def test_brusselator_hopf_curve_is_b_equals_one_plus_a_squared():
 
 
 def test_bogdanov_takens_normal_form_located():
-    engine = Engine(Model.from_antimony(BOGDANOV_TAKENS))
+    engine = Engine(Model.from_antimony_file(BOGDANOV_TAKENS))
     one = continue_equilibria(engine, "b1", (-1.0, 1.0))
     assert [p.kind for p in one.special_points if p.kind != "EP"] == ["H", "LP"]
     hopf, fold = one.points("H")[0], one.points("LP")[0]
