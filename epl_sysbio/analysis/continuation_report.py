@@ -33,6 +33,7 @@ from epl_sysbio.analysis.continuation_diagram import (
     continue_equilibria,
     continue_two_parameters,
 )
+from epl_sysbio.errors import UnknownIdError, format_ids
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
 
@@ -205,11 +206,24 @@ def _markdown(points, names: Sequence[str], ends: Sequence[str]) -> list[str]:
 
 def prepare_model(model: Model, parameters: Sequence[str]) -> Model:
     """``model`` with its reaction-local parameters promoted when a continuation names one
-    (``<reaction>_<id>``, :func:`promote_local_parameters`); otherwise ``model`` itself."""
-    globals_ = {p.getId() for p in model.sbml_model.getListOfParameters()}
-    if all(p in globals_ for p in parameters):
+    (``<reaction>_<id>``, :func:`promote_local_parameters`); otherwise ``model`` itself.
+
+    Raises :class:`UnknownIdError` (before any analysis runs) for ids that are not global
+    parameters even then."""
+    def globals_of(m: Model) -> set[str]:
+        return {p.getId() for p in m.sbml_model.getListOfParameters()}
+
+    if all(p in globals_of(model) for p in parameters):
         return model
-    return promote_local_parameters(model)
+    promoted = promote_local_parameters(model)
+    known = globals_of(promoted)
+    missing = sorted(set(parameters) - known)
+    if missing:
+        raise UnknownIdError(
+            f"Model {model.id!r}: no parameter {format_ids(missing)} to continue. Its parameters "
+            f"(reaction-local ones as <reaction>_<id>): {format_ids(sorted(known), 12)}."
+        )
+    return promoted
 
 
 def run_continuations(

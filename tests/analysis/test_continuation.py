@@ -222,6 +222,14 @@ def test_cli_continue_writes_diagrams_tables_and_json(capsys, tmp_path):
     assert "continuation_k4.png" in (out / "report.md").read_text()
 
 
+def test_cli_refuses_an_unknown_continuation_parameter_before_analysing(capsys):
+    assert main(["analyze", str(KHOLODENKO), "--continue", "J0_V9=1:2"]) == 2
+    err = capsys.readouterr().err
+    assert "no parameter 'J0_V9' to continue" in err and "'J0_V1'" in err
+    assert main(["analyze", str(SCHLOEGL), "--continue2", "k4=5:9,10:13"]) == 2
+    assert "--continue2 expects p,q=plo:phi,qlo:qhi" in capsys.readouterr().err
+
+
 def test_cli_promotes_local_parameters_when_a_continuation_names_one(capsys):
     code = main(["analyze", str(KHOLODENKO), "--continue", "J0_Ki=2:40"])
     assert code == 1  # the model's own steady state is an unstable focus
