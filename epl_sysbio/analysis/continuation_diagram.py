@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -259,7 +260,7 @@ def _det_sign(point: CurvePoint) -> tuple[float, float]:
     return float(sign), float(logdet)
 
 
-class _Follower:
+class _Follower(ABC):
     """Both directions of one curve from a start point: rows ``(point, label)`` in order along the
     curve and why each end stopped (module docstring). Subclasses say where the parameter window
     is, which special points lie between two points and whether one of them ends the curve."""
@@ -268,12 +269,13 @@ class _Follower:
         self.system, self.problem, self.opts = system, problem, options
         self.tracer = CurveTracer(problem, options)
 
+    @abstractmethod
     def inside(self, point: CurvePoint) -> float:
         """Signed distance of the point's parameters inside the window (negative outside)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def events(self, a: CurvePoint, b: CurvePoint) -> list[tuple[CurvePoint, str]]:
-        raise NotImplementedError
+        """Special points strictly between consecutive points ``a`` and ``b``, in order."""
 
     def final(self, events: list[tuple[CurvePoint, str]]) -> str | None:
         return None
