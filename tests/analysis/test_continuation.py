@@ -268,3 +268,33 @@ def test_pycont_lite_schloegl_folds_lie_within_its_chord_error_of_ours():
     assert failed == "" and len(folds) >= 1
     assert all(min(abs(f - o) for o in ours) < 0.03 for f in folds)
     assert ours == pytest.approx([FOLD_HIGH, FOLD_LOW], abs=1e-8)
+
+
+# Normal form of a generalised Hopf (Bautin) point, in polar form r' = b1 r + b2 r^3 - r^5,
+# theta' = 1, shifted by 5 (x = X - 5, y = Y - 5): Hopf at b1 = 0 with l1 of the sign of b2,
+# so the Hopf curve b1 = 0 carries the Bautin point b2 = 0.
+BAUTIN = """
+model bautin
+  compartment cell = 1
+  species X in cell = 5, Y in cell = 5
+  drift_x: => X; cell * (b1*(X-5) - (Y-5) + b2*(X-5)*((X-5)^2 + (Y-5)^2) - (X-5)*((X-5)^2 + (Y-5)^2)^2)
+  drift_y: => Y; cell * ((X-5) + b1*(Y-5) + b2*(Y-5)*((X-5)^2 + (Y-5)^2) - (Y-5)*((X-5)^2 + (Y-5)^2)^2)
+  b1 = -0.5; b2 = 0.5
+end
+"""
+
+
+def test_generalised_hopf_point_and_subcritical_hopf_of_the_bautin_normal_form():
+    engine = Engine(Model.from_antimony(BAUTIN))
+    (hopf,) = continue_equilibria(engine, "b1", (-1.0, 1.0)).points("H")
+    assert hopf.parameters["b1"] == pytest.approx(0.0, abs=1e-9) and hopf.frequency == pytest.approx(1.0, rel=1e-9)
+    assert hopf.criticality == "subcritical"  # b2 = 0.5 > 0
+    engine.set_values({"b2": -0.5})
+    assert continue_equilibria(engine, "b1", (-1.0, 1.0)).points("H")[0].criticality == "supercritical"
+    engine.set_values({"b2": 0.5})
+    two = continue_two_parameters(engine, ("b1", "b2"), ((-1.0, 1.0), (-1.0, 1.0)))
+    (curve,) = two.curves
+    assert curve.kind == "hopf" and curve.values[:, 0] == pytest.approx(np.zeros(len(curve.values)), abs=1e-9)
+    (bautin,) = two.special_points
+    assert bautin.kind == "GH"
+    assert bautin.parameters == pytest.approx({"b1": 0.0, "b2": 0.0}, abs=1e-6)
