@@ -2,7 +2,8 @@
 
 A *lifetime* is one learner from its initial relaxed state ``z*_init`` on one
 draw of the task (:meth:`Task.run_lifetime`); between lifetimes the learner
-is restored to ``z*_init`` (:meth:`EplLearner.restore`). An evaluation runs
+is restored to ``z*_init`` and the status it had there (:class:`LifetimeStart`,
+through :meth:`EplLearner.restore`). An evaluation runs
 the lifetimes of a list of seeds and reports the mean score, its standard
 error, the within-lifetime learning curve and the learning speed.
 
@@ -44,10 +45,10 @@ import numpy as np
 
 from epl_sysbio.errors import InvalidValueError
 
-from .learner import EplLearner, LearnerSnapshot
+from .learner import EplLearner
 from .tasks import LifetimeResult, Task, derive_seed
 
-__all__ = ["ABLATIONS", "LifetimeEvaluation", "AblatedLearner", "run_lifetimes", "learner_lifetimes",
+__all__ = ["ABLATIONS", "LifetimeStart", "LifetimeEvaluation", "AblatedLearner", "run_lifetimes", "learner_lifetimes",
            "evaluate_ablations", "donor_sequences", "balanced_lifetimes", "order_dependence", "lifetime_seeds", "held_out_seeds", "LIFETIME_PHASE"]
 
 ABLATIONS = ("none", "off", "shuffled", "reset")
@@ -80,6 +81,35 @@ def held_out_seeds(seed: int, n: int, used: set[int] | frozenset[int] = frozense
         else:
             seeds.append(s)
     return seeds, skipped
+
+
+@dataclass(frozen=True)
+class LifetimeStart:
+    """Where every lifetime starts: the learner's state after :meth:`EplLearner.initialise` and its status then.
+
+    ``state`` is :meth:`EplLearner.snapshot` (every floating species, momenta
+    included; the conserved totals follow when it is restored).
+    """
+
+    state: np.ndarray
+    status: str
+    message: str
+
+    @classmethod
+    def of(cls, learner: EplLearner) -> LifetimeStart:
+        """The learner's current state and status (call after ``initialise``)."""
+        return cls(learner.snapshot(), learner.status, learner.message)
+
+    @classmethod
+    def initialised(cls, learner: EplLearner) -> LifetimeStart:
+        """Initialise a fresh learner and take its start."""
+        learner.initialise()
+        return cls.of(learner)
+
+    def apply(self, learner: EplLearner) -> None:
+        """Return the learner to this start: the state, and the status a lifetime may have stopped."""
+        learner.restore(self.state)
+        learner.status, learner.message = self.status, self.message
 
 
 @dataclass(frozen=True)
@@ -166,7 +196,7 @@ class AblatedLearner:
     before the ablation alters it. Other attributes are the learner's.
     """
 
-    def __init__(self, learner: EplLearner, ablation: str, initial: LearnerSnapshot,
+    def __init__(self, learner: EplLearner, ablation: str, initial: LifetimeStart,
                  donor: np.ndarray | None = None) -> None:
         if ablation not in ABLATIONS:
             raise InvalidValueError(f"Unknown ablation {ablation!r}; choose one of {list(ABLATIONS)}.")
@@ -180,7 +210,7 @@ class AblatedLearner:
 
     def step(self, x):
         if self.ablation == "reset":
-            self.learner.restore(self.initial)
+            self.learner.restore(self.initial.state)
         return self.learner.step(x)
 
     def feed_back(self, amounts) -> str:
@@ -233,7 +263,7 @@ def run_lifetimes(task: Task, seeds: Sequence[int], agent_for: Callable[[int, in
 
 
 def learner_lifetimes(learner: EplLearner, task: Task, seeds: Sequence[int], *, ablation: str = "none",
-                      initial: LearnerSnapshot | None = None, donors: Sequence[np.ndarray] | None = None,
+                      initial: LifetimeStart | None = None, donors: Sequence[np.ndarray] | None = None,
                       images: Sequence[int] | None = None, stop_on_failure: bool = False,
                       traces: list | None = None) -> LifetimeEvaluation:
     """A learner's lifetimes on ``seeds`` under ``ablation``, each from ``initial``.
@@ -242,16 +272,14 @@ def learner_lifetimes(learner: EplLearner, task: Task, seeds: Sequence[int], *, 
     ----------
     learner : EplLearner
         A fresh learner (initialised here) unless ``initial`` is given.
-    initial : LearnerSnapshot, optional
-        The initial equilibrium ``z*_init`` to start every lifetime from.
+    initial : LifetimeStart, optional
+        The initial equilibrium ``z*_init`` (and status) to start every lifetime from.
     donors : sequence of ndarray, optional
         ``shuffled``: lifetime ``i`` replays ``donors[i]``; by default (and in
         :func:`evaluate_ablations`) :func:`donor_sequences` of an unablated
         evaluation on the same seeds, run first.
     """
-    if initial is None:
-        learner.initialise()
-        initial = learner.snapshot()
+    initial = initial or LifetimeStart.initialised(learner)
     if ablation == "shuffled":
         if len(seeds) < 2:
             raise InvalidValueError(f"The 'shuffled' ablation needs at least 2 lifetimes (a donor for each). "
@@ -263,7 +291,7 @@ def learner_lifetimes(learner: EplLearner, task: Task, seeds: Sequence[int], *, 
                                     f"Got {len(donors)} instead.")
 
     def agent_for(i: int, seed: int) -> AblatedLearner:
-        learner.restore(initial)
+        initial.apply(learner)
         return AblatedLearner(learner, ablation, initial, donors[i] if ablation == "shuffled" else None)
 
     return run_lifetimes(task, seeds, agent_for, ablation=ablation, images=images, stop_on_failure=stop_on_failure,
@@ -273,8 +301,7 @@ def learner_lifetimes(learner: EplLearner, task: Task, seeds: Sequence[int], *, 
 def evaluate_ablations(learner: EplLearner, task: Task, seeds: Sequence[int],
                        ablations: Sequence[str] = ABLATIONS) -> dict[str, LifetimeEvaluation]:
     """The learner and its ablations on the same seeds (``shuffled`` replays the unablated run's feedback)."""
-    learner.initialise()
-    initial = learner.snapshot()
+    initial = LifetimeStart.initialised(learner)
     out: dict[str, LifetimeEvaluation] = {}
     if "none" in ablations or "shuffled" in ablations:
         out["none"] = learner_lifetimes(learner, task, seeds, initial=initial)
@@ -286,7 +313,7 @@ def evaluate_ablations(learner: EplLearner, task: Task, seeds: Sequence[int],
     return {a: out[a] for a in ablations}
 
 
-def order_dependence(learner: EplLearner, feedback: np.ndarray, initial: LearnerSnapshot | None = None) -> float | None:
+def order_dependence(learner: EplLearner, feedback: np.ndarray, initial: LifetimeStart | None = None) -> float | None:
     """How much the order of the feedback matters to the learned state (DESIGN.md section 9).
 
     From ``initial`` (default: the learner's initial equilibrium), inject the
@@ -298,17 +325,15 @@ def order_dependence(learner: EplLearner, feedback: np.ndarray, initial: Learner
     larger when the network's history selects among several equilibria.
     None if the learner stopped.
     """
-    if initial is None:
-        learner.initialise()
-        initial = learner.snapshot()
+    initial = initial or LifetimeStart.initialised(learner)
     states = []
     for rows in (feedback, feedback[::-1]):
-        learner.restore(initial)
+        initial.apply(learner)
         for row in rows:
             learner.feed_back(row)
         if not learner.ok:
-            learner.restore(initial)
+            initial.apply(learner)
             return None
         states.append(np.array([v for k, v in sorted(learner.learned_state().items()) if k not in learner.signed]))
-    learner.restore(initial)
+    initial.apply(learner)
     return float(np.linalg.norm(states[0] - states[1]) / max(np.linalg.norm(states[0]), 1e-300))
