@@ -43,7 +43,7 @@ from pathlib import Path
 from _script import write_csv  # noqa: E402  (sibling module)
 
 from epl_sysbio.epl.config import preset
-from epl_sysbio.epl.held_out import load_champion, write_lifetime_report
+from epl_sysbio.epl.held_out import DEFAULT_HELD_OUT_SEED, load_champion, write_lifetime_report
 from epl_sysbio.epl.job import run_job
 from epl_sysbio.epl.references import PAPER_FROZENLAKE_BEST, PUBLISHED, frozenlake_ceiling
 from epl_sysbio.evolve import ProcessExecutor
@@ -117,6 +117,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--from-run", action="append", default=[], metavar="TASK=RUN_DIR",
                         help="take this run directory instead of evolving TASK")
     parser.add_argument("--lifetimes", type=int, default=1000, help="held-out lifetimes per agent (default 1000)")
+    parser.add_argument("--held-out-seed", type=int, default=DEFAULT_HELD_OUT_SEED,
+                        help="seed of the held-out lifetimes (seeds evolution used are skipped)")
     parser.add_argument("--generations", type=int, help="override the presets' generations")
     parser.add_argument("--workers", type=int, default=0, help="worker processes (0: one per core)")
     parser.add_argument("--frozenlake", action="store_true", help="also evolve FrozenLake, slippery and not")
@@ -138,6 +140,7 @@ def _evolve(name: str, config, out: Path) -> Path:
 
 def _task_config(name: str, args: argparse.Namespace):
     changes = {"run": {"seed": args.seed, "workers": args.workers, "progress": False}}
+    changes["task"] = {"held_out_lifetimes": args.lifetimes}
     if args.quick:
         changes["neat"] = {"population_size": QUICK["population"]}
         changes["run"]["generations"] = QUICK["generations"]
@@ -183,20 +186,27 @@ def main(argv: list[str] | None = None) -> dict:
     lifetimes = QUICK["lifetimes"] if args.quick else args.lifetimes
     rows, headline = [], {}
     for name in [t for t in args.tasks.split(",") if t]:
+        key = name.replace("-", "_")
         run_dir = Path(runs[name]) if name in runs else _evolve(name, _task_config(name, args), args.out / name)
         champion = load_champion(run_dir)
         summary = json.loads((run_dir / "summary.json").read_text())
-        report_dir = args.out / name / "report"
-        print(f"[lifetime_learning] {name}: champion of generation {champion.generation}, {lifetimes} held-out "
-              "lifetimes x 4 ablations + references", flush=True)
-        with ProcessExecutor(workers=args.workers) as pool:
-            figures = write_lifetime_report(champion, executor=pool, lifetimes=lifetimes, seed=args.seed,
-                                            out=report_dir)
-        for line in (report_dir / "ablations.csv").read_text().splitlines()[1:]:
+        if (summary.get("held_out_lifetimes"), summary.get("held_out_seed")) == (lifetimes, args.held_out_seed) \
+                and (run_dir / "ablations.csv").exists():  # the run's own closing report is this one
+            figures, table_csv = summary, run_dir / "ablations.csv"
+            print(f"[lifetime_learning] {name}: the run's report on {lifetimes} held-out lifetimes", flush=True)
+        else:
+            report_dir = args.out / name / "report"
+            print(f"[lifetime_learning] {name}: champion of generation {champion.generation}, {lifetimes} held-out "
+                  "lifetimes x 4 ablations + references", flush=True)
+            with ProcessExecutor(workers=args.workers) as pool:
+                figures = write_lifetime_report(champion, executor=pool, lifetimes=lifetimes,
+                                                seed=args.held_out_seed, out=report_dir)
+            table_csv = report_dir / "ablations.csv"
+        headline[f"{key}_order_dependence"] = figures.get("order_dependence")
+        for line in table_csv.read_text().splitlines()[1:]:
             agent, kind, n, mean, sem, speed, reached, stopped = line.split(",")
             rows.append([name, agent, kind, int(n), float(mean), float(sem), float(speed), float(reached),
                          int(stopped), ANCHORS[name]["ceiling"], ANCHORS[name]["anchor"], ANCHORS[name]["target"]])
-        key = name.replace("-", "_")
         reduction = summary.get("learning_speed_reduction_pct_per_gen")
         headline[f"{key}_learning_speed_reduction_pct_per_gen"] = reduction
         headline[f"{key}_first_gen_reaching_criterion"] = summary.get("first_gen_goal_reached")
