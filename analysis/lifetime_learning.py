@@ -108,6 +108,42 @@ def _survey(args: argparse.Namespace, n: int) -> tuple[list[list], dict]:
     return rows, figures
 
 
+def _bandit_policy(champion, n: int, seed: int) -> dict:
+    """How the champion plays a bandit (unablated, ``n`` held-out lifetimes): what it learned to do.
+
+    First arm pulled, arm switches per lifetime, the fraction of lifetimes
+    ending on a best arm, and whether it ever returns to an arm it left.
+    """
+    import numpy as np
+
+    from epl_sysbio.epl.ablations import LifetimeStart, held_out_seeds
+    from epl_sysbio.epl.held_out import used_seeds
+    from epl_sysbio.epl.substrate import build_network, make_learner, task_for
+
+    config = champion.config
+    task = task_for(config.task)
+    learner = make_learner(build_network(champion.genome, config), config)
+    start = LifetimeStart.initialised(learner)
+    first, switches, returns, best_at_end = [], [], 0, 0
+    for s in held_out_seeds(seed, n, used_seeds(config, champion.generations))[0]:
+        start.apply(learner)
+        p, u = task.draw(s)
+        arms, previous = [], None
+        for t in range(config.task.pulls):
+            arm = int(np.argmax(learner.step(task.encode(previous)).activity))
+            learner.feed_back(task.feedback(arm, bool(u[t, arm] < p[arm])))
+            arms.append(arm)
+            previous = arm
+        runs = [a for i, a in enumerate(arms) if i == 0 or a != arms[i - 1]]
+        first.append(arms[0])
+        switches.append(len(runs) - 1)
+        returns += len(runs) > len(set(runs))
+        best_at_end += p[arms[-1]] == p.max()
+    counts = np.bincount(first, minlength=task.k)
+    return {"policy_first_arm_fraction": (counts / n).tolist(), "policy_switches_per_lifetime": float(np.mean(switches)),
+            "policy_lifetimes_returning_to_a_left_arm": returns / n, "policy_ends_on_best_arm": best_at_end / n}
+
+
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True, help="output directory")
@@ -225,6 +261,8 @@ def main(argv: list[str] | None = None) -> dict:
             headline[f"{key}_reset_reward"] = figures["held_out_reset_score"]
             headline[f"{key}_thompson_reward"] = figures["held_out_thompson_score"]
             headline[f"{key}_learning_speed_pulls"] = figures["held_out_none_learning_speed"]
+            policy = _bandit_policy(champion, min(lifetimes, 300), args.held_out_seed)
+            headline.update({f"{key}_{k}": v for k, v in policy.items()})
         if name == "bandit5":
             headline["bandit5_gittins_reward"] = figures["held_out_gittins_score"]
         if name == "bandit2":
