@@ -49,7 +49,7 @@ from epl_sysbio.epl.references import PAPER_FROZENLAKE_BEST, PUBLISHED, frozenla
 from epl_sysbio.evolve import ProcessExecutor
 
 TASKS = ("bandit2", "bandit5", "cartpole-reversal")
-QUICK = {"population": 6, "generations": 2, "lifetimes": 20, "frozenlake_generations": 1, "frozenlake_population": 6}
+QUICK = {"population": 6, "generations": 2, "lifetimes": 10, "frozenlake_generations": 1, "frozenlake_population": 6}
 #: Non-learning ceilings, published anchors and the issue's targets, per task (score units).
 ANCHORS = {
     "bandit2": {"ceiling": 50.0, "anchor": "ES + RNN ~90 (gymnax BernoulliBandit)", "target": ">= 85; shuffled <= 55"},
