@@ -123,7 +123,8 @@ def simulation_experiment(
         Model changes (``changeAttribute``): parameter values, species initial concentrations (initial
         amounts for species with only substance units) and compartment sizes.
     outputs : sequence of str, optional
-        Species, parameter or compartment ids to report (default: every floating species).
+        Species, parameter or compartment ids to report (default: every floating species, then the
+        variables of rate rules).
 
     Returns
     -------
@@ -135,7 +136,10 @@ def simulation_experiment(
     if not steady_state and time_course is None:
         raise InvalidValueError("simulation_experiment needs steady_state=True or a time_course.")
     sbml = model.sbml_model
-    outputs = list(outputs) if outputs is not None else list(model.floating_species_ids)
+    if outputs is None:
+        outputs = list(model.floating_species_ids)
+        outputs += [v for v in model.rate_rule_variables if v not in outputs]
+    outputs = list(outputs)
     model.require_ids([*outputs, *(changes or {})], "ids in simulation_experiment")
 
     def kind_of(sid: str) -> str:
@@ -234,7 +238,8 @@ def evaluate_math(formula: str, values: Mapping[str, np.ndarray | float]) -> np.
     :class:`UnsupportedModelError` naming it. No Python code is ever executed.
     """
     try:
-        tree = ast.parse(formula.strip(), mode="eval")
+        # L3 infix writes powers as ^, which binds tighter than * as Python's ** does
+        tree = ast.parse(formula.strip().replace("^", "**"), mode="eval")
     except SyntaxError:
         raise UnsupportedModelError(f"SED-ML math {formula!r} could not be parsed.") from None
 
@@ -256,7 +261,7 @@ def evaluate_math(formula: str, values: Mapping[str, np.ndarray | float]) -> np.
         if isinstance(node, ast.BinOp):
             a, b = ev(node.left), ev(node.right)
             ops = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
-                   ast.Pow: np.power, ast.BitXor: np.power}  # L3 infix writes powers as ^
+                   ast.Pow: np.power}
             for op, fn in ops.items():
                 if isinstance(node.op, op):
                     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

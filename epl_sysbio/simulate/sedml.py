@@ -14,7 +14,10 @@ What is executed (anything else is refused with an
   ``size``) and ``computeChange`` (math of variables read from the model as
   changed so far, and parameters), applied in document order;
 - simulations: ``uniformTimeCourse`` (initial time, output start and end,
-  steps; integrated by CVODE whatever deterministic KiSAO term is named) and
+  steps; integrated by CVODE whatever deterministic KiSAO term is named, at
+  libRoadRunner's default tolerances unless the algorithm's parameters
+  KISAO:0000209/0000211 set them; an
+  integrator failure gives NaN values and a reason in ``SedmlRun.failed``) and
   ``steadyState`` (:meth:`Engine.steady_state`, with its fallbacks; a task
   whose steady state is not found reports NaN and says why);
 - tasks: ``task`` (one model, one simulation), each from the model's
@@ -46,6 +49,9 @@ from epl_sysbio.simulate.engine import Engine
 __all__ = ["SedmlReport", "SedmlRun", "run_sedml", "run_omex"]
 
 _TIME_SYMBOL = "urn:sedml:symbol:time"
+#: KiSAO ids of the integrator tolerances SED-ML algorithm parameters may set.
+_TOLERANCES = {"KISAO:0000209": "relative_tolerance", "KISAO:0000211": "absolute_tolerance"}
+_DEFAULT_TOLERANCES = {"relative_tolerance": 1e-6, "absolute_tolerance": 1e-12}
 _STOCHASTIC_KISAO = {"KISAO:0000029", "KISAO:0000241", "KISAO:0000039", "KISAO:0000038", "KISAO:0000027"}
 
 
@@ -78,6 +84,8 @@ class SedmlRun:
     reports : tuple of SedmlReport
     steady_states : dict of str to str
         Each steady-state task's status (``stable``, ``not_converged``, ...).
+    failed : dict of str to str
+        Time-course tasks whose integration failed, with the reason (their values are NaN).
     files : tuple of Path
         Files written (reports as CSV, plots as PNG).
     notes : tuple of str
@@ -87,13 +95,14 @@ class SedmlRun:
     data: dict[str, np.ndarray]
     reports: tuple[SedmlReport, ...]
     steady_states: dict[str, str]
+    failed: dict[str, str] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     @property
     def ok(self) -> bool:
-        """True unless a steady-state task found no steady state."""
-        return all(s in ("stable", "unstable", "marginal") for s in self.steady_states.values())
+        """True unless a steady-state task found no steady state or a time course failed."""
+        return not self.failed and all(s in ("stable", "unstable", "marginal") for s in self.steady_states.values())
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -175,10 +184,14 @@ class _Runner:
             element.unsetInitialConcentration()
         getattr(element, setter)(value)
 
-    def engine(self, model_id: str) -> Engine:
-        if model_id not in self.engines:
-            self.engines[model_id] = Engine(self.model(model_id))
-        return self.engines[model_id]
+    def engine(self, model_id: str, *, reduced: bool) -> Engine:
+        """The model compiled with conserved-moiety analysis (steady states) or without (time courses:
+        a dependent species computed as total - others loses the digits of species far below their
+        total, 4e-3 relative on BIOMD0000000569's femtolitre synapse)."""
+        key = f"{model_id}:{'reduced' if reduced else 'full'}"
+        if key not in self.engines:
+            self.engines[key] = Engine(self.model(model_id), conserved_moiety_analysis=reduced)
+        return self.engines[key]
 
     @staticmethod
     def _selection(model: Model, target: str) -> str:
@@ -207,7 +220,8 @@ class _Runner:
         model_id, sim = task.getModelReference(), self.doc.getSimulation(task.getSimulationReference())
         if sim is None:
             raise InvalidValueError(f"{self.source}: task {task_id!r} names no simulation that exists.")
-        engine = self.engine(model_id)
+        code = sim.getTypeCode()
+        engine = self.engine(model_id, reduced=code != ls.SEDML_SIMULATION_UNIFORMTIMECOURSE)
         selections = ["time" if v.getSymbol() == _TIME_SYMBOL else self._selection(engine.model, v.getTarget())
                       for _, v in variables]
         keys = [(g, v.getId()) for g, v in variables]
@@ -221,7 +235,6 @@ class _Runner:
                                         f"algorithm ({algorithm}); the engine is deterministic.")
         rr = engine.roadrunner
         engine.reset()
-        code = sim.getTypeCode()
         if code == ls.SEDML_SIMULATION_UNIFORMTIMECOURSE:
             steps = sim.getNumberOfSteps() if self.doc.getVersion() >= 4 or self.doc.getLevel() > 1 \
                 else sim.getNumberOfPoints()
@@ -231,9 +244,19 @@ class _Runner:
                                         f"outputStartTime <= outputEndTime and >= 1 step; got {t0}, {start}, "
                                         f"{end}, {steps}.")
             rr.model.setTime(t0)
-            if start > t0:
-                rr.simulate(t0, start, 2)
-            trace = np.asarray(rr.simulate(start, end, int(steps) + 1, selections or ["time"]))
+            engine_tolerances = {k: rr.integrator.getValue(k) for k in _TOLERANCES.values()}
+            try:
+                self._set_tolerances(rr, sim)
+                if start > t0:
+                    rr.simulate(t0, start, 2)
+                trace = np.asarray(rr.simulate(start, end, int(steps) + 1, selections or ["time"]))
+            except RuntimeError as exc:  # CVODE gave up: a result with a reason, not a traceback
+                self.failed[task_id] = f"integrator failed: {str(exc).strip().splitlines()[0][:160]}"
+                self.notes.append(f"task {task_id!r}: {self.failed[task_id]}; its values are NaN")
+                return {key: np.full(int(steps) + 1, np.nan) for key in keys}
+            finally:
+                for key, value in engine_tolerances.items():
+                    rr.integrator.setValue(key, value)
             return {key: trace[:, k] for k, key in enumerate(keys)}
         if code == ls.SEDML_SIMULATION_STEADYSTATE:
             result = engine.steady_state()
@@ -245,10 +268,26 @@ class _Runner:
         raise UnsupportedModelError(f"{self.source}: simulation {sim.getId()!r} is a {sim.getElementName()}; "
                                     "only uniformTimeCourse and steadyState are run.")
 
+    @staticmethod
+    def _set_tolerances(rr, sim) -> None:
+        """libRoadRunner's default CVODE tolerances (what tellurium uses: relative 1e-6, absolute 1e-12),
+        or those the simulation's algorithm parameters name. The engine's own absolute tolerance,
+        scaled down for femtolitre compartments, is meant for relaxation to a steady state: on
+        BIOMD0000000183 (1e-31) it made CVODE give up within t = 1e-4."""
+        values = dict(_DEFAULT_TOLERANCES)
+        algorithm = sim.getAlgorithm() if sim.isSetAlgorithm() else None
+        for i in range(algorithm.getNumAlgorithmParameters() if algorithm is not None else 0):
+            parameter = algorithm.getAlgorithmParameter(i)
+            if parameter.getKisaoID() in _TOLERANCES:
+                values[_TOLERANCES[parameter.getKisaoID()]] = float(parameter.getValue())
+        for key, value in values.items():
+            rr.integrator.setValue(key, value)
+
     # ------------------------------------------------------------ everything
     def run(self, out: Path | None) -> SedmlRun:
         doc, ls = self.doc, self.ls
         self.steady_states: dict[str, str] = {}
+        self.failed: dict[str, str] = {}
         by_task: dict[str, list] = {}
         for g in range(doc.getNumDataGenerators()):
             gen = doc.getDataGenerator(g)
@@ -292,7 +331,8 @@ class _Runner:
             else:
                 self.notes.append(f"output {output.getId()!r} ({output.getElementName()}) not drawn: only reports "
                                   "and 2-D plots are written")
-        return SedmlRun(self.source, data, tuple(reports), dict(self.steady_states), tuple(files), tuple(self.notes))
+        return SedmlRun(self.source, data, tuple(reports), dict(self.steady_states), dict(self.failed), tuple(files),
+                        tuple(self.notes))
 
     def _plot(self, output, data: dict[str, np.ndarray], path: Path) -> Path:
         import matplotlib
