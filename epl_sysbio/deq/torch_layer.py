@@ -105,7 +105,7 @@ class MolecularLayer(nn.Module):
         :class:`LayerOutput` (``ok`` mask, ``status``) and :attr:`last_ok` the
         combined mask (B,).
     rng : numpy.random.Generator, optional
-        Spreads the copies' initial log-parameters by N(0, ``init_spread``^2)
+        Spreads the copies' initial log-parameters by ``N(0, init_spread**2)``
         so that the units differ; without it all copies start equal.
     init_spread : float
     """

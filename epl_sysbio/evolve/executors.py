@@ -162,7 +162,7 @@ def _run_chunk(fn: Callable, chunk: list[tuple]) -> list:
 
 
 class ProcessExecutor(Executor):
-    """Local worker processes (``spawn``ed, one per core by default).
+    """Local worker processes (started by ``spawn``, one per core by default).
 
     Tasks travel in chunks to keep the inter-process overhead low for cheap
     evaluations: about ``chunk_seconds`` of work each, judged by the task

@@ -144,8 +144,8 @@ def write_omex_archive(path: str | os.PathLike, files: Sequence[tuple[str, str, 
     ----------
     path : path
         The ``.omex`` file to write (replaced if it exists).
-    files : sequence of (location, text, format_key, master)
-        Each file: its location inside the archive, its text, a libcombine
+    files : sequence of tuple
+        Each file as ``(location, text, format_key, master)``: its location inside the archive, its text, a libcombine
         format key (``"sbml"``, ``"sed-ml"``, ...) and whether it is the master file.
     """
     lc = _libcombine()

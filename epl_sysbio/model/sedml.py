@@ -116,8 +116,8 @@ def simulation_experiment(
         Location of the model's SBML file relative to the SED-ML file.
     steady_state : bool
         Add the task ``steady_state_task`` (KISAO:0000407) and the report ``steady_state_report``.
-    time_course : (t_end, steps), optional
-        Add the task ``time_course_task``: a uniform time course from 0 to ``t_end`` with ``steps``
+    time_course : tuple of (float, int), optional
+        ``(t_end, steps)``: add the task ``time_course_task``: a uniform time course from 0 to ``t_end`` with ``steps``
         intervals (``steps + 1`` points, CVODE), and the report ``time_course_report`` (time first).
     changes : mapping of id to float, optional
         Model changes (``changeAttribute``): parameter values, species initial concentrations (initial
