@@ -61,6 +61,13 @@ def _cmd_convert(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
     model = load_model(_model_path(args.model))
+    if args.to == "omex":
+        from epl_sysbio.epl.export import write_omex
+
+        if not args.output:
+            raise InvalidValueError("convert --to omex writes a zip archive: give the file with -o ARCHIVE.omex.")
+        print(f"wrote {write_omex(model, args.output)}", file=sys.stderr)
+        return EXIT_OK
     text = model.to_sbml() if args.to == "sbml" else model.to_antimony()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
@@ -203,9 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--units", action="store_true", help="also check unit consistency")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("convert", help="convert a model to SBML L3V2 or Antimony")
+    p = sub.add_parser("convert", help="convert a model to SBML L3V2, Antimony, or a COMBINE/OMEX archive (SBML + "
+                                       "a SED-ML steady-state task)")
     p.add_argument("model")
-    p.add_argument("--to", choices=["sbml", "antimony"], required=True)
+    p.add_argument("--to", choices=["sbml", "antimony", "omex"], required=True)
     p.add_argument("-o", "--output", help="write here instead of standard output")
     p.set_defaults(func=_cmd_convert)
 
