@@ -219,3 +219,24 @@ def test_sedml_math_and_targets():
         evaluate_math("a.__class__", {"a": x})
     with pytest.raises(UnsupportedModelError, match="piecewise"):
         evaluate_math("piecewise(1, a > 2, 0)", {"a": x})
+
+
+def test_plot2d_outputs_are_drawn(tmp_path):
+    import libsedml
+
+    model = models.load("phosphorylation_cycle_neuron")
+    doc = libsedml.readSedMLFromString(simulation_experiment(model, steady_state=False, time_course=(20.0, 100)))
+    plot = doc.createPlot2D()
+    plot.setId("plot1")
+    for sid in model.floating_species_ids:
+        curve = plot.createCurve()
+        curve.setId(f"c_{sid}")
+        curve.setLogX(False)
+        curve.setLogY(sid == "Xp")
+        curve.setXDataReference("time_course_time")
+        curve.setYDataReference(f"time_course_{sid}")
+    path = write_omex_archive(tmp_path / "plot.omex", [("model.xml", model.to_sbml(), "sbml", False),
+                                                       ("simulation.sedml", libsedml.writeSedMLToString(doc),
+                                                        "sed-ml", True)])
+    (run,) = run_omex(path, out=tmp_path / "out")
+    assert (tmp_path / "out" / "simulation_plot1.png").read_bytes()[:4] == b"\x89PNG" and run.ok

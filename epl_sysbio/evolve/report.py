@@ -213,7 +213,7 @@ def plot_species(path: Path, history: np.ndarray) -> None:
     sizes[si, gi] = history[:, 2]
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     if len(ids):
-        ax.stackplot(gens, sizes, linewidth=0)
+        ax.stackplot(gens, sizes, linewidth=0.3, edgecolor="white")  # colours repeat: keep species apart
     ax.set_xlabel("generation")
     ax.xaxis.set_major_locator(integer_ticks())
     ax.set_ylabel("individuals")

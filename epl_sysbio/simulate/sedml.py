@@ -349,6 +349,10 @@ class _Runner:
             x_label = x_label or (x_gen.getName() or x_gen.getId())
             ax.plot(x, y, label=curve.getName() or y_gen.getName() or y_gen.getId(), lw=1.4,
                     marker="o" if len(x) == 1 else None)
+            if curve.isSetLogX() and curve.getLogX():
+                ax.set_xscale("log")
+            if curve.isSetLogY() and curve.getLogY():
+                ax.set_yscale("log")
         ax.set_xlabel(x_label or "")
         ax.set_title(output.getName() or output.getId())
         if len(output.getListOfCurves()) <= 12:
