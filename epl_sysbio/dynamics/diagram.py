@@ -133,7 +133,9 @@ def plot_network(path: str | Path, spec: RdsSpec, *, title: str = "") -> Path:
     graph = network_graph(spec)
     live = live_nodes(graph)
     spaces = [s.name for s in spec.spaces]
-    box_w, box_h, gap = 3.0, 3.2, 1.1
+    crowd = max((sum(1 for _, d in graph.nodes(data=True) if d["space"] == s) for s in spaces), default=1)
+    box_w = box_h = max(3.2, 1.05 * np.sqrt(crowd))  # room for the largest space's nodes
+    gap = 1.1
     origin = {s: (i * (box_w + gap), 0.0) for i, s in enumerate(spaces)}
     pos: dict = {}
     for s in spaces:
@@ -146,7 +148,7 @@ def plot_network(path: str | Path, spec: RdsSpec, *, title: str = "") -> Path:
             pos[n] = tuple(np.mean(ends, axis=0))
 
     fig_w = max(5.5, (box_w + gap) * len(spaces) * 0.95 + 2.6)
-    fig, ax = plt.subplots(figsize=(fig_w, 4.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(fig_w, max(4.6, 1.35 * box_h)), dpi=110)
     for s in spaces:
         x, y = origin[s]
         ax.add_patch(FancyBboxPatch((x, y), box_w, box_h, boxstyle="round,pad=0.04", fc="#f3f7fb", ec="#7f9fbf",
@@ -194,7 +196,7 @@ def plot_network(path: str | Path, spec: RdsSpec, *, title: str = "") -> Path:
                        label="reservoir exchange")]
     handles += [Line2D([], [], marker=m, ls="-", color=c, ms=7, label=f"{f} reaction" if f == "chemical" else f)
                 for f, (m, c) in FLOW_STYLES.items()]
-    if any(d["kind"] == "electric" for *_, d in graph.edges(data=True)):
+    if any(d.get("charge") for _, d in graph.nodes(data=True)):
         handles.append(Line2D([], [], marker="$+$", ls="", color=_ELECTRIC, ms=8,
                               label="charged: coupled electrically to\ncharged species of neighbouring spaces"))
     n_dead = sum(1 for n, d in graph.nodes(data=True) if d["kind"] == "species" and n not in live)
