@@ -105,21 +105,46 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from epl_sysbio.analysis.continuation_diagram import parse_continuation, parse_continuation2
+    from epl_sysbio.analysis.continuation_report import prepare_model, run_continuations
     from epl_sysbio.analysis.report import analyze_model, write_report
     from epl_sysbio.analysis.scan import parse_scan
     from epl_sysbio.model import load_model
 
     scans = [parse_scan(s) for s in args.scan or []]
-    report, _ = analyze_model(load_model(_model_path(args.model)), scans=scans, seed=args.seed)
+    one = [parse_continuation(s) for s in args.continue_ or []]
+    two = [parse_continuation2(s) for s in args.continue2 or []]
+    model = load_model(_model_path(args.model))
+    if one or two:
+        model = prepare_model(model, [p for p, _ in one] + [p for ps, _ in two for p in ps])
+    report, engine = analyze_model(model, scans=scans, seed=args.seed)
+    summary, sections = report.summary(), []
+    if one or two:
+        found, sections = run_continuations(engine, one, two, Path(args.report) if args.report else None)
+        summary.update(found)
     if args.report:
-        print(f"wrote {write_report(report, Path(args.report))}", file=sys.stderr)
+        print(f"wrote {write_report(report, Path(args.report), sections=sections)}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
     if args.format == "json":
-        print(json.dumps(report.summary(), default=str))
+        print(json.dumps(summary, default=str))
     else:
-        print(report.text())
+        print("\n".join([report.text(), *_continuation_text(summary)]))
     return EXIT_OK if report.stable else EXIT_FAILED
+
+
+def _continuation_text(summary: dict) -> list[str]:
+    """The special points of ``--continue``/``--continue2`` (folds LP, Hopf H, cusp CP, BT, ...), one a line."""
+    lines = []
+    for key, what in (("continuation", "continuation"), ("continuation2", "two-parameter continuation")):
+        for item in summary.get(key, []):
+            names = item.get("parameters") or [item.get("parameter")]
+            lines.append(f"{what} in {', '.join(names)}: {len(item['special_points'])} special points")
+            for point in item["special_points"]:
+                where = ", ".join(f"{k} = {point[k]:.8g}" for k in names if k in point)
+                extra = "".join(f", {k} {point[k]}" for k in ("criticality", "note") if k in point)
+                lines.append(f"  {point['type']} at {where}{extra}")
+    return lines
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -227,6 +252,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="steady-state analysis: stability, control coefficients, scans (exit 1 unless stable)")
     p.add_argument("model")
     p.add_argument("--scan", action="append", metavar="ID=LO:HI:N", help="1-D continuation scan (up and down)")
+    p.add_argument("--continue", dest="continue_", action="append", metavar="ID=LO:HI",
+                   help="pseudo-arclength continuation of the steady state in a parameter: folds, Hopf points "
+                        "(reaction-local parameters as <reaction>_<id>)")
+    p.add_argument("--continue2", action="append", metavar="P,Q=PLO:PHI,QLO:QHI",
+                   help="two-parameter continuation of the folds and Hopf points found in P (cusp, Bogdanov-Takens)")
     p.add_argument("--report", metavar="DIR", help="write report.md and PNGs here")
     p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
     p.add_argument("--format", choices=["text", "json"], default="text",

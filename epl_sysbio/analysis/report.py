@@ -261,8 +261,10 @@ def _polish(engine: Engine, result: SteadyStateResult) -> SteadyStateResult:
     return result
 
 
-def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str] = ()) -> Path:
-    """Write ``report.md`` and PNGs (eigenvalues, control-coefficient heat map, scans) into ``out``."""
+def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str] = (),
+                 sections: Sequence[str] = ()) -> Path:
+    """Write ``report.md`` and PNGs (eigenvalues, control-coefficient heat map, scans) into ``out``;
+    ``sections`` are Markdown lines appended at the end (e.g. continuation diagrams)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -301,6 +303,7 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
                   "| hysteresis | " + (f"{scan.hysteresis[0]:.6g} to {scan.hysteresis[1]:.6g}" if scan.hysteresis
                                       else "none") + " |",
                   f"| unstable points | {summary['unstable_points']} |", "", f"![scan]({name})", ""]
+    lines += list(sections)
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
