@@ -235,15 +235,16 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     own = executor is None
     executor = executor or make_executor(config.run)
     progress = ProgressReporter(config.run.generations, len(records), enabled=config.run.progress)
+    ticking = progress.wrap(executor)  # the loop's evaluations tick the progress bar one by one
     wall0 = time.perf_counter() - sum(r["wall_s"] for r in records)
     try:
         for gen in range(len(records), config.run.generations):
             t0 = time.perf_counter()
             horizon = ecfg.replace(run={"generations": gen + 1, "progress": False, "plots": False})
             if gen == 0:
-                result = evolve(fitness, horizon, run_dir=out / "neat", executor=executor)
+                result = evolve(fitness, horizon, run_dir=out / "neat", executor=ticking)
             else:
-                result = resume(out / "neat", fitness, config=horizon, executor=executor)
+                result = resume(out / "neat", fitness, config=horizon, executor=ticking)
             evaluated_s = time.perf_counter() - t0
             population = result.population
             index = int(np.argmax([g.fitness.values[0] for g in population]))
