@@ -3,6 +3,12 @@
 A Model holds a libsbml document. It pickles as SBML text, so it can be sent to
 worker processes. Loading never guesses whether a string is a path: there is one
 constructor per source.
+
+Loading flattens hierarchical (``comp``) models (ids: see
+:mod:`epl_sysbio.model.hierarchy`) and defines Level 2 unit names a Level 3
+file uses without defining them; exporting converts to SBML Level 3 Version 2
+and settles what that conversion leaves invalid or mishandled (see
+:mod:`epl_sysbio.model.levels`). :attr:`Model.notes` says what loading changed.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from epl_sysbio.errors import (
     format_ids,
 )
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
+from epl_sysbio.model.hierarchy import flatten_hierarchy, is_hierarchical
+from epl_sysbio.model.levels import convert_to_l3v2, define_level2_unit_names
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
 __all__ = ["Model", "load_model"]
@@ -54,29 +62,51 @@ class Model:
     Loading checks libsbml consistency and raises :class:`ModelValidationError`
     (listing severity, element id and line) when there are errors; pass
     ``validate=False`` to load anyway and call :meth:`validate` yourself.
+
+    Attributes
+    ----------
+    notes : tuple of str
+        What loading changed in the document: a hierarchical model flattened,
+        Level 2 unit names defined. Empty for most models.
     """
 
-    def __init__(self, document: libsbml.SBMLDocument, *, source: str = "<model>") -> None:
+    def __init__(
+        self, document: libsbml.SBMLDocument, *, source: str = "<model>", notes: Iterable[str] = ()
+    ) -> None:
         if document.getModel() is None:
             raise ModelLoadError(f"{source}: the SBML document has no model.")
         self._doc = document
         self.source = source
+        self.notes = tuple(notes)
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_sbml(cls, text: str, *, validate: bool = True, source: str = "<sbml string>") -> Model:
-        """Load SBML text (any level/version libsbml reads)."""
-        doc = read_sbml_document(text, source)
-        model = cls(doc, source=source)
-        if validate:
-            model._raise_if_invalid()
-        return model
+        """Load SBML text (any level/version libsbml reads).
+
+        A hierarchical model that names external model files must be loaded
+        with :meth:`from_sbml_file`, which resolves them next to the file.
+        """
+        return cls._load_sbml(text, validate=validate, source=source, path=None)
 
     @classmethod
     def from_sbml_file(cls, path: str | os.PathLike, *, validate: bool = True) -> Model:
-        """Load an SBML file."""
+        """Load an SBML file (external model definitions resolve inside its directory)."""
         text, source = _read_file(path)
-        return cls.from_sbml(text, validate=validate, source=source)
+        return cls._load_sbml(text, validate=validate, source=source, path=Path(path))
+
+    @classmethod
+    def _load_sbml(cls, text: str, *, validate: bool, source: str, path: Path | None) -> Model:
+        doc = read_sbml_document(text, source)
+        notes: list[str] = []
+        if is_hierarchical(doc):
+            doc, flattened = flatten_hierarchy(doc, path=path, source=source)
+            notes += flattened
+        notes += define_level2_unit_names(doc)
+        model = cls(doc, source=source, notes=notes)
+        if validate:
+            model._raise_if_invalid()
+        return model
 
     @classmethod
     def from_antimony(cls, text: str, *, validate: bool = True, source: str = "<antimony string>") -> Model:
@@ -106,14 +136,15 @@ class Model:
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source}
+        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "notes": self.notes}
 
     def __setstate__(self, state: dict) -> None:
         self._doc = read_sbml_document(state["sbml"], state["source"])
         self.source = state["source"]
+        self.notes = tuple(state.get("notes", ()))
 
     def copy(self) -> Model:
-        return Model(self._doc.clone(), source=self.source)
+        return Model(self._doc.clone(), source=self.source, notes=self.notes)
 
     def __repr__(self) -> str:
         return (
@@ -169,6 +200,20 @@ class Model:
         return [r.getVariable() for r in self.sbml_model.getListOfRules() if r.isAssignment()]
 
     @property
+    def assigned_stoichiometry_ids(self) -> list[str]:
+        """Ids of species references whose stoichiometry an initial assignment, a rule or an event sets."""
+        m = self.sbml_model
+        targets = {ia.getSymbol() for ia in m.getListOfInitialAssignments()}
+        targets |= {r.getVariable() for r in m.getListOfRules() if not r.isAlgebraic()}
+        targets |= {a.getVariable() for ev in m.getListOfEvents() for a in ev.getListOfEventAssignments()}
+        refs = []
+        for rxn in m.getListOfReactions():
+            for ref in list(rxn.getListOfReactants()) + list(rxn.getListOfProducts()):
+                if ref.isSetId() and ref.getId() in targets:
+                    refs.append(ref.getId())
+        return sorted(refs)
+
+    @property
     def uses_time(self) -> bool:
         """True when a rate law, rule or function definition reads the model time."""
         m = self.sbml_model
@@ -209,17 +254,16 @@ class Model:
 
     # ------------------------------------------------------------------ export
     def to_sbml(self) -> str:
-        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors)."""
-        doc = self._doc.clone()
-        if (doc.getLevel(), doc.getVersion()) != (3, 2):
-            props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(3, 2))
-            props.addOption("strict", False)
-            props.addOption("setLevelAndVersion", True)
-            if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
-                raise ModelValidationError(
-                    f"{self.source}: libsbml could not convert level {self._doc.getLevel()} "
-                    f"version {self._doc.getVersion()} to SBML L3V2: {doc.getErrorLog().toString()[:500]}"
-                )
+        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors).
+
+        A model of another level or version is converted by libsbml; what the
+        conversion leaves invalid in L3V2 or mishandled by simulators is then
+        settled (see :func:`epl_sysbio.model.levels.convert_to_l3v2`): a local
+        parameter named like a species of its reaction is renamed
+        ``<reaction>_<parameter>``, a constant stoichiometryMath becomes a
+        constant stoichiometry.
+        """
+        doc, _ = convert_to_l3v2(self._doc, self.source)
         text = libsbml.writeSBMLToString(doc)
         report = validate_document(libsbml.readSBMLFromString(text))
         if not report.ok:
