@@ -203,3 +203,55 @@ def test_result_to_dict_is_strict_json_even_for_a_diverged_state():
     payload = json.loads(json.dumps(diverged.to_dict(), allow_nan=False))
     assert payload["residual"] is None and payload["values"] == {"A": None}
     assert payload["status"] == "not_converged"
+
+
+# A conserved cycle A <-> B whose forward rate p follows a rate rule to 1. libRoadRunner's
+# state vector lists the rate-rule variable p before the species (SBML Test Suite 00033),
+# and under moiety analysis it reports wrong rates of change for such a model.
+RATE_RULE_AND_CYCLE = """
+model rate_rule_cycle
+  compartment c = 2
+  species A in c, B in c
+  J1: A -> B; c*p*A
+  J2: B -> A; c*k2*B
+  p' = 1 - p
+  p = 0.2; k2 = 0.5; A = 3; B = 1
+end
+"""
+
+
+def test_rate_rules_before_species_in_the_state_vector_and_no_moiety_analysis():
+    engine = Engine(Model.from_antimony(RATE_RULE_AND_CYCLE))
+    assert engine.rate_rule_ids == ("p",) and not engine.moiety_analysis
+    assert any("moiety analysis off: rate rules on 'p'" in n for n in engine.notes)
+    # F by id at the start: d[A]/dt = -p [A] + k2 [B], dp/dt = 1 - p ([A] = 3, [B] = 1).
+    a, b, p = 3.0, 1.0, 0.2
+    expected = {"A": -p * a + 0.5 * b, "B": p * a - 0.5 * b, "p": 1 - p}
+    rates = dict(zip(list(engine.floating_ids) + list(engine.rate_rule_ids), engine.rates_of_change()))
+    assert rates == pytest.approx(expected, rel=1e-12)
+    result = engine.steady_state(throw=True)
+    # p -> 1 and [A] = k2 [B] with [A] + [B] = 4: [A] = 4/3, [B] = 8/3.
+    assert result.values["p"] == pytest.approx(1, abs=1e-8)
+    assert result.values["A"] == pytest.approx(4 / 3, rel=1e-8)
+    assert result.values["B"] == pytest.approx(8 / 3, rel=1e-8)
+
+
+def test_assigned_stoichiometry_turns_moiety_analysis_off():
+    # A -> n B with n set by a rule (SBML Test Suite 00068 and kin set it by stoichiometryMath or
+    # an initial assignment): the conservation law n A + B = const depends on n, which
+    # libRoadRunner's analysis does not see.
+    model = Model.from_antimony("""
+model assigned
+  compartment c = 1
+  species A in c, B in c
+  J1: A -> nB B; k*A
+  k = 1; n = 3; A = 1; B = 0
+  nB := n
+end
+""")
+    assert model.assigned_stoichiometry_ids == ["nB"]
+    engine = Engine(model)
+    assert not engine.moiety_analysis and any("'nB' are assigned" in n for n in engine.notes)
+    engine.roadrunner.integrator.setValue("relative_tolerance", 1e-10)
+    traj = engine.time_course(2.0, 5, ["A", "B"])
+    np.testing.assert_allclose(traj[:, 2], 3 * (1 - np.exp(-traj[:, 0])), rtol=1e-7)
