@@ -104,7 +104,8 @@ def test_local_parameter_shadowing_a_species_is_renamed_for_l3v2():
 def test_constant_stoichiometry_math_becomes_a_constant_stoichiometry(maths, per_unit_rate):
     text = _stoich_math_l2v5(maths)
     exported = Model.from_sbml(text).to_sbml()
-    m = libsbml.readSBMLFromString(exported).getModel()
+    doc = libsbml.readSBMLFromString(exported)  # keep the document alive while its model is used
+    m = doc.getModel()
     assert m.getNumRules() == 0
     refs = m.getReaction("J0").getListOfReactants()
     assert [r.getConstant() for r in refs] == [True] * len(maths)
@@ -120,7 +121,8 @@ def test_stoichiometry_math_of_constant_parameters_becomes_an_initial_assignment
     params = '<listOfParameters><parameter id="n" value="1.5" constant="true"/></listOfParameters>'
     maths = ["<apply><times/><cn> 2 </cn><ci> n </ci></apply>"]
     exported = Model.from_sbml(_stoich_math_l2v5(maths, extra=params)).to_sbml()
-    m = libsbml.readSBMLFromString(exported).getModel()
+    doc = libsbml.readSBMLFromString(exported)  # keep the document alive while its model is used
+    m = doc.getModel()
     assert m.getNumRules() == 0
     assert m.getReaction("J0").getReactant(0).getConstant()
     assert libsbml.formulaToL3String(m.getInitialAssignmentBySymbol("A_sr0").getMath()) == "2 * n"
@@ -133,7 +135,8 @@ def test_variable_stoichiometry_math_stays_a_rule():
              "definitionURL='http://www.sbml.org/sbml/symbols/time'> t </csymbol></apply>"]
     text = _stoich_math_l2v5(maths)
     exported = Model.from_sbml(text).to_sbml()
-    m = libsbml.readSBMLFromString(exported).getModel()
+    doc = libsbml.readSBMLFromString(exported)  # keep the document alive while its model is used
+    m = doc.getModel()
     assert m.getRule("A_sr0") is not None and not m.getReaction("J0").getReactant(0).getConstant()
     # dA/dt = (1 + t): A(t) = 1 + t + t^2 / 2.
     traj = _trajectory(exported, ["A"])
@@ -163,3 +166,27 @@ def test_level2_unit_name_in_a_level3_model_is_defined_not_refused():
 def test_unknown_unit_name_is_still_refused():
     with pytest.raises(ModelValidationError, match="10313"):
         Model.from_sbml(L3_WITH_LEVEL2_UNIT.format(volume="furlong_cubed"))
+
+
+def test_fast_reaction_keeps_its_meaning_in_a_level3_version1_export():
+    # SBML L3V2 has no 'fast' attribute; libsbml's conversion drops it and the export would
+    # simulate a rapid-equilibrium reaction as an ordinary one (suite 01396, 01547, 01565).
+    text = SHADOWING_L3V1.replace('<reaction id="J1" reversible="false" fast="false">',
+                                  '<reaction id="J1" reversible="false" fast="true">')
+    exported = Model.from_sbml(text).to_sbml()
+    doc = libsbml.readSBMLFromString(exported)
+    assert (doc.getLevel(), doc.getVersion()) == (3, 1)
+    assert doc.getModel().getReaction("J1").getFast()
+    with pytest.raises(RuntimeError, match="Unable to support 'fast' reactions"):
+        roadrunner.RoadRunner(exported)  # as for the original: refused, not silently wrong
+
+
+def test_rename_reaches_level2_stoichiometry_math():
+    # libsbml does not list <stoichiometryMath> among a model's elements (suite 01481).
+    maths = ["<apply><times/><cn> 2 </cn><ci> A </ci></apply>"]
+    model = Model.from_sbml(_stoich_math_l2v5(maths))
+    model.rename("A", "A_renamed")
+    exported = model.to_sbml()
+    doc = libsbml.readSBMLFromString(exported)
+    rule = doc.getModel().getRule("A_sr0")
+    assert libsbml.formulaToL3String(rule.getMath()) == "2 * A_renamed"

@@ -30,7 +30,7 @@ from epl_sysbio.errors import (
 )
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
 from epl_sysbio.model.hierarchy import flatten_hierarchy, is_hierarchical
-from epl_sysbio.model.levels import convert_to_l3v2, define_level2_unit_names
+from epl_sysbio.model.levels import convert_for_export, define_level2_unit_names
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
 __all__ = ["Model", "load_model"]
@@ -206,12 +206,7 @@ class Model:
         targets = {ia.getSymbol() for ia in m.getListOfInitialAssignments()}
         targets |= {r.getVariable() for r in m.getListOfRules() if not r.isAlgebraic()}
         targets |= {a.getVariable() for ev in m.getListOfEvents() for a in ev.getListOfEventAssignments()}
-        refs = []
-        for rxn in m.getListOfReactions():
-            for ref in list(rxn.getListOfReactants()) + list(rxn.getListOfProducts()):
-                if ref.isSetId() and ref.getId() in targets:
-                    refs.append(ref.getId())
-        return sorted(refs)
+        return sorted(ref.getId() for ref in _species_references(m) if ref.isSetId() and ref.getId() in targets)
 
     @property
     def uses_time(self) -> bool:
@@ -258,16 +253,18 @@ class Model:
 
         A model of another level or version is converted by libsbml; what the
         conversion leaves invalid in L3V2 or mishandled by simulators is then
-        settled (see :func:`epl_sysbio.model.levels.convert_to_l3v2`): a local
-        parameter named like a species of its reaction is renamed
-        ``<reaction>_<parameter>``, a constant stoichiometryMath becomes a
-        constant stoichiometry.
+        settled (see :mod:`epl_sysbio.model.levels`): a local parameter named
+        like a species of its reaction is renamed ``<reaction>_<parameter>``, a
+        constant stoichiometryMath becomes a constant stoichiometry. A model
+        with fast reactions is exported as Level 3 Version 1: Version 2 cannot
+        express them, and dropping the flag would change what the model means.
         """
-        doc, _ = convert_to_l3v2(self._doc, self.source)
+        doc, _ = convert_for_export(self._doc, self.source)
         text = libsbml.writeSBMLToString(doc)
         report = validate_document(libsbml.readSBMLFromString(text))
         if not report.ok:
-            raise ModelValidationError(f"{self.source}: exported SBML L3V2 is invalid:\n{report}")
+            level = f"L{doc.getLevel()}V{doc.getVersion()}"
+            raise ModelValidationError(f"{self.source}: exported SBML {level} is invalid:\n{report}")
         return text
 
     def to_antimony(self) -> str:
@@ -501,10 +498,24 @@ class Model:
         elements = model.getListOfAllElements()
         for i in range(elements.getSize()):
             elements.get(i).renameSIdRefs(old, new)
+        # libsbml lists no Level 2 <stoichiometryMath> among the elements: reach it by hand.
+        for ref in _species_references(model):
+            if ref.isSetStoichiometryMath():
+                ref.getStoichiometryMath().renameSIdRefs(old, new)
         model.renameSIdRefs(old, new)
         target.setId(new)
         # libsbml caches ids for getElementBySId; a fresh parse keeps lookups honest.
         self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source)
+
+
+def _species_references(model: libsbml.Model) -> list[libsbml.SpeciesReference]:
+    """Every reactant and product reference, typed (the all-elements list may hand back bare
+    SBase objects once tellurium's own libsbml is loaded)."""
+    refs = []
+    for rxn in model.getListOfReactions():
+        refs += [rxn.getReactant(i) for i in range(rxn.getNumReactants())]
+        refs += [rxn.getProduct(i) for i in range(rxn.getNumProducts())]
+    return refs
 
 
 def _math_names(ast: libsbml.ASTNode | None) -> set[str]:

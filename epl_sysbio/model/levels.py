@@ -1,8 +1,16 @@
 """What differs between SBML levels and versions, handled where libsbml's own converter stops.
 
+Models are exported as SBML Level 3 Version 2, with one exception: Version 2
+removed the ``fast`` attribute of reactions, and libsbml's conversion drops it
+silently, turning a rapid-equilibrium reaction into an ordinary one (SBML Test
+Suite 01396, 01547, 01565: libRoadRunner refuses the original, "Unable to
+support 'fast' reactions", and simulates such an export to a wrong answer). A
+model with fast reactions is therefore exported as Level 3 Version 1, the
+newest that can say what it means (:func:`export_level_version`).
+
 libsbml converts a document between levels and versions, but a few things
 that are valid in the source are either forbidden in the target or come out in
-a form simulators mishandle. :func:`convert_to_l3v2` runs libsbml's converter
+a form simulators mishandle. :func:`convert_for_export` runs libsbml's converter
 and then repairs exactly those, each named after the rule it settles:
 
 * **Local parameters shadowing a species of their own reaction.** SBML
@@ -36,7 +44,7 @@ import libsbml
 
 from epl_sysbio.errors import ModelValidationError
 
-__all__ = ["convert_to_l3v2", "define_level2_unit_names", "LEVEL2_UNIT_NAMES"]
+__all__ = ["convert_for_export", "define_level2_unit_names", "export_level_version", "LEVEL2_UNIT_NAMES"]
 
 #: Level 2's predefined unit ids and their meaning: (kind, exponent).
 LEVEL2_UNIT_NAMES = {
@@ -51,24 +59,38 @@ _TIME_DEPENDENT_CSYMBOLS = ("http://www.sbml.org/sbml/symbols/time", "http://www
                             "http://www.sbml.org/sbml/symbols/rateOf")
 
 
-def convert_to_l3v2(doc: libsbml.SBMLDocument, source: str) -> tuple[libsbml.SBMLDocument, list[str]]:
-    """A converted copy of ``doc`` in SBML Level 3 Version 2, and what had to be renamed or rewritten.
+def export_level_version(doc: libsbml.SBMLDocument) -> tuple[int, int]:
+    """(3, 2), or (3, 1) for a model with fast reactions, which Level 3 Version 2 cannot express."""
+    model = doc.getModel()
+    if doc.getLevel() < 3 or doc.getVersion() < 2:
+        if any(r.isSetFast() and r.getFast() for r in model.getListOfReactions()):
+            return 3, 1
+    return 3, 2
+
+
+def convert_for_export(doc: libsbml.SBMLDocument, source: str) -> tuple[libsbml.SBMLDocument, list[str]]:
+    """A copy of ``doc`` at :func:`export_level_version`, and what had to be renamed or rewritten.
 
     Raises :class:`ModelValidationError` when libsbml cannot convert.
     """
     out = doc.clone()
     level, version = doc.getLevel(), doc.getVersion()
-    if (level, version) == (3, 2):
+    target = export_level_version(doc)
+    if (level, version) == target:
         return out, []
-    props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(3, 2))
+    props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(*target))
     props.addOption("strict", False)
     props.addOption("setLevelAndVersion", True)
     if out.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
         raise ModelValidationError(
-            f"{source}: libsbml could not convert level {level} version {version} to SBML L3V2: "
+            f"{source}: libsbml could not convert level {level} version {version} to SBML L{target[0]}V{target[1]}: "
             f"{out.getErrorLog().toString()[:500]}"
         )
-    notes = _rename_shadowing_local_parameters(out.getModel())
+    notes = []
+    if target == (3, 1):
+        notes.append("exported as SBML L3V1: the model has fast reactions, which L3V2 cannot express")
+    else:
+        notes += _rename_shadowing_local_parameters(out.getModel())
     if level < 3:
         notes += _settle_constant_stoichiometry(out.getModel())
     return out, notes
@@ -120,35 +142,42 @@ def _names(ast: libsbml.ASTNode) -> tuple[set[str], bool]:
     return names, timed
 
 
-def _is_constant_symbol(model: libsbml.Model, sid: str) -> bool:
+def _species_references(model: libsbml.Model) -> dict[str, libsbml.SpeciesReference]:
+    """Reactant and product references with an id, by id; fetched through the typed getters
+    (lookups by id may hand back bare SBase objects once tellurium's own libsbml is loaded)."""
+    refs = {}
+    for rxn in model.getListOfReactions():
+        for ref in [rxn.getReactant(i) for i in range(rxn.getNumReactants())] + [
+            rxn.getProduct(i) for i in range(rxn.getNumProducts())
+        ]:
+            if ref.isSetId():
+                refs[ref.getId()] = ref
+    return refs
+
+
+def _is_constant_symbol(model: libsbml.Model, sid: str, refs: dict[str, libsbml.SpeciesReference]) -> bool:
+    """True when ``sid`` names a value that cannot change during a simulation."""
     if model.getFunctionDefinition(sid) is not None:
         return True
-    el = model.getElementBySId(sid)
-    if el is None or model.getRule(sid) is not None:
+    if model.getRule(sid) is not None or any(ev.getEventAssignment(sid) is not None for ev in model.getListOfEvents()):
         return False
-    if el.getTypeCode() in (libsbml.SBML_PARAMETER, libsbml.SBML_COMPARTMENT, libsbml.SBML_SPECIES,
-                            libsbml.SBML_SPECIES_REFERENCE):
-        return el.getConstant() and not _assigned_by_event(model, sid)
+    for getter in (model.getParameter, model.getCompartment, model.getSpecies, refs.get):
+        el = getter(sid)
+        if el is not None:
+            return bool(el.getConstant())
     return False
-
-
-def _assigned_by_event(model: libsbml.Model, sid: str) -> bool:
-    return any(
-        ev.getEventAssignment(sid) is not None for ev in model.getListOfEvents()
-    )
 
 
 def _settle_constant_stoichiometry(model: libsbml.Model) -> list[str]:
     notes = []
+    refs = _species_references(model)
     for rule in list(model.getListOfRules()):
-        if not rule.isAssignment():
-            continue
-        ref = model.getElementBySId(rule.getVariable())
-        if ref is None or ref.getTypeCode() != libsbml.SBML_SPECIES_REFERENCE or not rule.isSetMath():
+        ref = refs.get(rule.getVariable())
+        if not rule.isAssignment() or ref is None or not rule.isSetMath():
             continue
         math = rule.getMath()
         names, timed = _names(math)
-        if timed or not all(_is_constant_symbol(model, n) for n in names):
+        if timed or not all(_is_constant_symbol(model, n, refs) for n in names):
             continue  # variable stoichiometry: the rule is what it means
         sid = rule.getVariable()
         if math.isNumber():
@@ -174,15 +203,12 @@ def define_level2_unit_names(doc: libsbml.SBMLDocument) -> list[str]:
     for attr in ("SubstanceUnits", "TimeUnits", "VolumeUnits", "AreaUnits", "LengthUnits", "ExtentUnits"):
         if getattr(model, f"isSet{attr}")():
             used.add(getattr(model, f"get{attr}")())
-    elements = model.getListOfAllElements()
-    for i in range(elements.getSize()):
-        el = elements.get(i)
-        for getter in ("getUnits", "getSubstanceUnits"):
-            fn = getattr(el, getter, None)
-            if fn is not None and el.getTypeCode() != libsbml.SBML_UNIT_DEFINITION:
-                value = fn()
-                if isinstance(value, str) and value:
-                    used.add(value)
+    used |= {c.getUnits() for c in model.getListOfCompartments()}
+    used |= {p.getUnits() for p in model.getListOfParameters()}
+    used |= {s.getSubstanceUnits() for s in model.getListOfSpecies()}
+    for rxn in model.getListOfReactions():
+        if rxn.isSetKineticLaw():
+            used |= {p.getUnits() for p in rxn.getKineticLaw().getListOfLocalParameters()}
     notes = []
     for uid in sorted(used & LEVEL2_UNIT_NAMES.keys()):
         if model.getUnitDefinition(uid) is not None:
