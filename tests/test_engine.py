@@ -193,6 +193,17 @@ def test_time_course_continues_from_current_state(engine):
     assert out[-1, 0] == pytest.approx(5.0)
 
 
+def test_time_course_reports_reaction_rates(engine):
+    # J1 = c (k1 [A][B] - k2 [C]) with c = 2: 12 at the start; the SBML Test Suite reports
+    # reaction rates as variables (01344 and kin).
+    out = engine.time_course(1.0, 3, ["J1", "[A]", "[B]", "[C]"])
+    t, a, b, c = out[:, 0], out[:, 2], out[:, 3], out[:, 4]
+    np.testing.assert_allclose(out[:, 1], 2 * (a * b - 0.5 * c), rtol=1e-9)
+    assert out[0, 1] == pytest.approx(12.0) and t[-1] == pytest.approx(1.0)
+    with pytest.raises(UnknownIdError, match="'J9'"):
+        engine.time_course(1.0, 3, ["J9"])
+
+
 def test_result_to_dict_is_strict_json_even_for_a_diverged_state():
     import json
 
@@ -236,22 +247,57 @@ def test_rate_rules_before_species_in_the_state_vector_and_no_moiety_analysis():
     assert result.values["B"] == pytest.approx(8 / 3, rel=1e-8)
 
 
-def test_assigned_stoichiometry_turns_moiety_analysis_off():
-    # A -> n B with n set by a rule (SBML Test Suite 00068 and kin set it by stoichiometryMath or
-    # an initial assignment): the conservation law n A + B = const depends on n, which
-    # libRoadRunner's analysis does not see.
-    model = Model.from_antimony("""
-model assigned
-  compartment c = 1
-  species A in c, B in c
-  J1: A -> nB B; k*A
-  k = 1; n = 3; A = 1; B = 0
-  nB := n
-end
-""")
-    assert model.assigned_stoichiometry_ids == ["nB"]
+_A_TO_3B = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="{namespace}" level="{level}" version="{version}">
+  <model id="a_to_3b">
+    <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+    <listOfSpecies>
+      <species id="A" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+      <species id="B" compartment="c" initialAmount="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false" {b_attrs}/>
+    </listOfSpecies>
+    <listOfParameters><parameter id="three" value="3" constant="true"/></listOfParameters>
+    <listOfReactions>
+      <reaction id="J" reversible="false">
+        <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+        <listOfProducts>{product}</listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><ci> A </ci></math></kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>"""
+_STOICH_MATH = ('<speciesReference species="B"><stoichiometryMath><math xmlns="http://www.w3.org/1998/Math/MathML">'
+                "<ci> three </ci></math></stoichiometryMath></speciesReference>")
+_PLAIN_B = '<speciesReference species="B" stoichiometry="1" constant="true"/>'
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        # A -> n B with n set by an initial assignment (suite 00516, 01077).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level3/version2/core", level=3, version=2, b_attrs="",
+                         product='<speciesReference id="nB" species="B" stoichiometry="1" constant="true"/>').replace(
+            "</listOfParameters>", '</listOfParameters><listOfInitialAssignments><initialAssignment symbol="nB">'
+            '<math xmlns="http://www.w3.org/1998/Math/MathML"><ci> three </ci></math></initialAssignment>'
+            "</listOfInitialAssignments>"), "stoichiometries of 'nB' are computed"),
+        # Level 2 stoichiometryMath (suite 00069).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level2/version4", level=2, version=4,
+                         b_attrs="", product=_STOICH_MATH).replace(
+            ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"', "").replace(
+            ' constant="true"', ""), "stoichiometries of 'J:B' are computed"),
+        # A species conversion factor of 3 on B (suite 01642).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level3/version2/core", level=3, version=2,
+                         b_attrs='conversionFactor="three"', product=_PLAIN_B),
+         "conversion factors scale the stoichiometry (model no; species 'B')"),
+    ],
+    ids=["initial_assignment", "stoichiometryMath", "conversion_factor"],
+)
+def test_computed_stoichiometry_turns_moiety_analysis_off(text, reason):
+    # The conservation law is 3 A + B = 3; libRoadRunner's analysis would use A + B = 1 (it
+    # refuses stoichiometryMath itself, and gets the other two wrong).
+    model = Model.from_antimony(text) if text.startswith("model") else Model.from_sbml(text)
     engine = Engine(model)
-    assert not engine.moiety_analysis and any("'nB' are assigned" in n for n in engine.notes)
+    assert not engine.moiety_analysis
+    assert any(reason in n for n in engine.notes), engine.notes
     engine.roadrunner.integrator.setValue("relative_tolerance", 1e-10)
     traj = engine.time_course(2.0, 5, ["A", "B"])
     np.testing.assert_allclose(traj[:, 2], 3 * (1 - np.exp(-traj[:, 0])), rtol=1e-7)

@@ -200,13 +200,20 @@ class Model:
         return [r.getVariable() for r in self.sbml_model.getListOfRules() if r.isAssignment()]
 
     @property
-    def assigned_stoichiometry_ids(self) -> list[str]:
-        """Ids of species references whose stoichiometry an initial assignment, a rule or an event sets."""
+    def computed_stoichiometries(self) -> list[str]:
+        """Species references whose stoichiometry is computed rather than a number: by a Level 2
+        stoichiometryMath, an initial assignment, a rule or an event. Each is named by its id,
+        or ``'<reaction>:<species>'`` for a Level 2 reference without one; sorted."""
         m = self.sbml_model
         targets = {ia.getSymbol() for ia in m.getListOfInitialAssignments()}
         targets |= {r.getVariable() for r in m.getListOfRules() if not r.isAlgebraic()}
         targets |= {a.getVariable() for ev in m.getListOfEvents() for a in ev.getListOfEventAssignments()}
-        return sorted(ref.getId() for ref in _species_references(m) if ref.isSetId() and ref.getId() in targets)
+        out = []
+        for rxn in m.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if (ref.isSetId() and ref.getId() in targets) or ref.isSetStoichiometryMath():
+                    out.append(ref.getId() if ref.isSetId() else f"{rxn.getId()}:{ref.getSpecies()}")
+        return sorted(out)
 
     @property
     def uses_time(self) -> bool:
@@ -499,23 +506,22 @@ class Model:
         for i in range(elements.getSize()):
             elements.get(i).renameSIdRefs(old, new)
         # libsbml lists no Level 2 <stoichiometryMath> among the elements: reach it by hand.
-        for ref in _species_references(model):
-            if ref.isSetStoichiometryMath():
-                ref.getStoichiometryMath().renameSIdRefs(old, new)
+        for rxn in model.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if ref.isSetStoichiometryMath():
+                    ref.getStoichiometryMath().renameSIdRefs(old, new)
         model.renameSIdRefs(old, new)
         target.setId(new)
         # libsbml caches ids for getElementBySId; a fresh parse keeps lookups honest.
         self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source)
 
 
-def _species_references(model: libsbml.Model) -> list[libsbml.SpeciesReference]:
-    """Every reactant and product reference, typed (the all-elements list may hand back bare
-    SBase objects once tellurium's own libsbml is loaded)."""
-    refs = []
-    for rxn in model.getListOfReactions():
-        refs += [rxn.getReactant(i) for i in range(rxn.getNumReactants())]
-        refs += [rxn.getProduct(i) for i in range(rxn.getNumProducts())]
-    return refs
+def _species_references_of(rxn: libsbml.Reaction) -> list[libsbml.SpeciesReference]:
+    """The reaction's reactant and product references, typed (the all-elements list may hand
+    back bare SBase objects once tellurium's own libsbml is loaded)."""
+    return [rxn.getReactant(i) for i in range(rxn.getNumReactants())] + [
+        rxn.getProduct(i) for i in range(rxn.getNumProducts())
+    ]
 
 
 def _math_names(ast: libsbml.ASTNode | None) -> set[str]:

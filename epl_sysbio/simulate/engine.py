@@ -61,19 +61,26 @@ def _conc_id(sid: str) -> str | None:
 def _moiety_analysis_unsafe(model: Model) -> str | None:
     """Why libRoadRunner 2.10's conserved-moiety analysis would give wrong numbers here, or None.
 
-    Both were measured on the SBML Test Suite: with rate rules, ``getRatesOfChange()``
+    Each was measured on the SBML Test Suite. With rate rules, ``getRatesOfChange()``
     reports wrong rates under moiety analysis (00033: [1, -0.8] where the unreduced model
-    gives [0.8, -0.2]); with stoichiometries set by initial assignments, rules or events,
-    the conservation laws are computed from the unassigned stoichiometries and time
-    courses go wrong or fail (00068, 00516, 01077).
+    gives [0.8, -0.2]). The conservation laws come from the plain stoichiometric matrix, so
+    they are wrong, and time courses with them, when stoichiometries are computed
+    (stoichiometryMath, initial assignments, rules: 00068, 00069, 00516, 01077) or scaled by
+    conversion factors (01405, 01642).
     """
     if model.rate_rule_variables:
         return (f"rate rules on {format_ids(model.rate_rule_variables)} (libRoadRunner 2.10 reports wrong "
                 "rates of change for them under moiety analysis)")
-    assigned = model.assigned_stoichiometry_ids
-    if assigned:
-        return (f"stoichiometries of {format_ids(assigned)} are assigned, and libRoadRunner's conservation "
-                "analysis uses the unassigned ones")
+    computed = model.computed_stoichiometries
+    if computed:
+        return (f"the stoichiometries of {format_ids(computed)} are computed, and libRoadRunner's "
+                "conservation analysis uses the plain ones")
+    sbml = model.sbml_model
+    factors = sorted(s.getId() for s in sbml.getListOfSpecies() if s.isSetConversionFactor())
+    if factors or sbml.isSetConversionFactor():
+        return ("conversion factors scale the stoichiometry (model" + ("" if sbml.isSetConversionFactor() else " no")
+                + f"; species {format_ids(factors) or 'none'}), and libRoadRunner's conservation analysis "
+                "uses the plain one")
     return None
 
 
@@ -434,11 +441,13 @@ class Engine:
     def time_course(self, t_end: float, points: int = 101, selections: Sequence[str] | None = None) -> np.ndarray:
         """Integrate from the current state for ``t_end`` model time units.
 
-        Returns an array of shape (points, 1 + len(selections)), time first.
-        The state is left at the end point.
+        ``selections`` are species amounts (``"S"``), concentrations (``"[S]"``),
+        parameters, compartments and reaction ids (their rates); by default the
+        concentrations and rate-rule variables. Returns an array of shape
+        (points, 1 + len(selections)), time first. The state is left at the end point.
         """
         sel = list(selections) if selections is not None else [f"[{s}]" for s in self.floating_ids] + list(self.rate_rule_ids)
-        self._require([s for s in sel if s != "time"])
+        self._require([s for s in sel if s != "time" and s not in self.reaction_ids])
         t0 = self._rr.model.getTime()
         out = self._rr.simulate(t0, t0 + float(t_end), int(points), ["time"] + sel)
         return np.asarray(out)
