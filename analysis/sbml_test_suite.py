@@ -58,7 +58,7 @@ STAGES = ("original", "export", "edited", "engine")
 _UNSUPPORTED_BY_ROADRUNNER = {
     "algebraic rules": "Unable to support algebraic rules",
     "delay differential equations": "Unable to support delay differential equations",
-    "fast reactions": "is set 'fast'",
+    "fast reactions": "Unable to support 'fast' reactions",
 }
 
 

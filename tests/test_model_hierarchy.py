@@ -10,7 +10,7 @@ import pytest
 import roadrunner
 
 from epl_sysbio import ModelLoadError
-from epl_sysbio.model import Model
+from epl_sysbio.model import Model, load_model
 
 COMP_NS = 'xmlns:comp="http://www.sbml.org/sbml/level3/version1/comp/version1"'
 
@@ -134,6 +134,7 @@ def test_external_model_definition_resolves_next_to_the_file(tmp_path, internal_
         main.write_text(_external(source))
         model = Model.from_sbml_file(main)
         assert sorted(model.species_ids) == FLAT_SPECIES
+        assert sorted(load_model(main).species_ids) == FLAT_SPECIES  # what the command line uses
         selections = [f"[{s}]" for s in FLAT_SPECIES]
         np.testing.assert_allclose(
             _trajectory(model.to_sbml(), selections), _trajectory(internal_file, selections), rtol=1e-9

@@ -557,5 +557,5 @@ def load_model(path: str | os.PathLike, *, validate: bool = True) -> Model:
     text, source = _read_file(path)
     suffix = Path(path).suffix.lower()
     if suffix in _SBML_SUFFIXES or (suffix not in _ANTIMONY_SUFFIXES and text.lstrip().startswith("<")):
-        return Model.from_sbml(text, validate=validate, source=source)
+        return Model._load_sbml(text, validate=validate, source=source, path=Path(path))
     return Model.from_antimony(text, validate=validate, source=source)
