@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError
+from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError, UnsupportedModelError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, Method, SteadyStateOptions, Status
 
@@ -287,7 +287,7 @@ _PLAIN_B = '<speciesReference species="B" stoichiometry="1" constant="true"/>'
         # A species conversion factor of 3 on B (suite 01642).
         (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level3/version2/core", level=3, version=2,
                          b_attrs='conversionFactor="three"', product=_PLAIN_B),
-         "conversion factors scale the stoichiometry (model no; species 'B')"),
+         "conversion factors of species 'B' scale the stoichiometry"),
     ],
     ids=["initial_assignment", "stoichiometryMath", "conversion_factor"],
 )
@@ -301,3 +301,44 @@ def test_computed_stoichiometry_turns_moiety_analysis_off(text, reason):
     engine.roadrunner.integrator.setValue("relative_tolerance", 1e-10)
     traj = engine.time_course(2.0, 5, ["A", "B"])
     np.testing.assert_allclose(traj[:, 2], 3 * (1 - np.exp(-traj[:, 0])), rtol=1e-7)
+
+
+FAST_L3V1 = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" level="3" version="1">
+  <model id="fast_equilibrium">
+    <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+    <listOfSpecies>
+      <species id="A" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+      <species id="B" compartment="c" initialAmount="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+    </listOfSpecies>
+    <listOfReactions>
+      <reaction id="J0" reversible="false" fast="false">
+        <listOfProducts><speciesReference species="A" stoichiometry="1" constant="true"/></listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><cn> 2 </cn></math></kineticLaw>
+      </reaction>
+      <reaction id="J1" reversible="true" fast="true">
+        <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+        <listOfProducts><speciesReference species="B" stoichiometry="1" constant="true"/></listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">
+          <apply><minus/><apply><times/><cn> 10 </cn><ci> A </ci></apply><apply><times/><cn> 5 </cn><ci> B </ci></apply></apply>
+        </math></kineticLaw>
+      </reaction>
+      <reaction id="J2" reversible="false" fast="false">
+        <listOfReactants><speciesReference species="B" stoichiometry="1" constant="true"/></listOfReactants>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><ci> B </ci></math></kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>"""
+
+
+def test_fast_reactions_are_refused():
+    # libRoadRunner with moiety analysis loads this model and treats J1 as an ordinary reaction
+    # (SBML Test Suite 00870, 01547: wrong trajectories). It changes steady states too: with J1
+    # at rapid equilibrium (10 A = 5 B) and B = 2, A = 1; as an ordinary reaction, A = 1.2.
+    with pytest.raises(UnsupportedModelError, match=r"reactions 'J1' are fast"):
+        Engine(Model.from_sbml(FAST_L3V1))
+    model = Model.from_sbml(FAST_L3V1)
+    model.sbml_model.getReaction("J1").setFast(False)  # the advice in the message
+    result = Engine(model).steady_state(throw=True)
+    assert result.values["A"] == pytest.approx(1.2, rel=1e-9) and result.values["B"] == pytest.approx(2.0, rel=1e-9)

@@ -35,6 +35,7 @@ from epl_sysbio.errors import (
     ModelLoadError,
     SteadyStateError,
     UnknownIdError,
+    UnsupportedModelError,
     checked_number,
     format_ids,
 )
@@ -76,11 +77,12 @@ def _moiety_analysis_unsafe(model: Model) -> str | None:
         return (f"the stoichiometries of {format_ids(computed)} are computed, and libRoadRunner's "
                 "conservation analysis uses the plain ones")
     sbml = model.sbml_model
-    factors = sorted(s.getId() for s in sbml.getListOfSpecies() if s.isSetConversionFactor())
-    if factors or sbml.isSetConversionFactor():
-        return ("conversion factors scale the stoichiometry (model" + ("" if sbml.isSetConversionFactor() else " no")
-                + f"; species {format_ids(factors) or 'none'}), and libRoadRunner's conservation analysis "
-                "uses the plain one")
+    owners = [f"the model ({sbml.getConversionFactor()!r})"] if sbml.isSetConversionFactor() else []
+    species = [s.getId() for s in sbml.getListOfSpecies() if s.isSetConversionFactor()]
+    owners += [f"species {format_ids(species)}"] if species else []
+    if owners:
+        return (f"conversion factors of {' and '.join(owners)} scale the stoichiometry, and libRoadRunner's "
+                "conservation analysis uses the plain one")
     return None
 
 
@@ -101,6 +103,13 @@ class Engine:
         Compile the model without its events, so that steady states of the
         event-free ODE can be solved (what COPASI reports for such models).
         By default a model with events gets the status ``unsupported``.
+
+    A model with fast reactions (SBML Level 2 and Level 3 Version 1) is
+    refused with :class:`UnsupportedModelError`: libRoadRunner does not
+    simulate rapid equilibria (a fast reaction's rate law held at zero); it
+    refuses such a model, except with moiety analysis, where it silently
+    treats fast reactions as ordinary ones and gets trajectories and steady
+    states wrong (SBML Test Suite 00870, 01547).
     """
 
     def __init__(
@@ -124,6 +133,14 @@ class Engine:
             model = model.copy()
             while model.sbml_model.getNumEvents():
                 model.sbml_model.removeEvent(0)
+        fast = [r.getId() for r in model.sbml_model.getListOfReactions() if r.isSetFast() and r.getFast()]
+        if fast:
+            raise UnsupportedModelError(
+                f"Model {model.id!r}: reactions {format_ids(fast)} are fast (rapid equilibrium: the rate law held "
+                "at zero), which libRoadRunner does not simulate; with moiety analysis it would treat them as "
+                "ordinary reactions and get trajectories and steady states wrong. To study the ordinary-reaction "
+                "model, clear the flag: model.sbml_model.getReaction(id).setFast(False)."
+            )
         self.model = model
         sbml = model.sbml_model
         # libRoadRunner 2.10 segfaults in getRatesOfChange() under moiety analysis when a model
