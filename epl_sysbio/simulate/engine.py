@@ -35,11 +35,11 @@ from epl_sysbio.errors import (
     ModelLoadError,
     SteadyStateError,
     UnknownIdError,
-    UnsupportedModelError,
     checked_number,
     format_ids,
 )
 from epl_sysbio.model import Model
+from epl_sysbio.simulate.limits import moiety_analysis_unsafe, refuse_fast_reactions
 from epl_sysbio.simulate.numerics import classify_eigenvalues, finite_difference_jacobian, range_and_null_space
 from epl_sysbio.simulate.results import (
     BatchResult,
@@ -57,33 +57,6 @@ roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
 
 def _conc_id(sid: str) -> str | None:
     return sid[1:-1] if sid.startswith("[") and sid.endswith("]") else None
-
-
-def _moiety_analysis_unsafe(model: Model) -> str | None:
-    """Why libRoadRunner 2.10's conserved-moiety analysis would give wrong numbers here, or None.
-
-    Each was measured on the SBML Test Suite. With rate rules, ``getRatesOfChange()``
-    reports wrong rates under moiety analysis (00033: [1, -0.8] where the unreduced model
-    gives [0.8, -0.2]). The conservation laws come from the plain stoichiometric matrix, so
-    they are wrong, and time courses with them, when stoichiometries are computed
-    (stoichiometryMath, initial assignments, rules: 00068, 00069, 00516, 01077) or scaled by
-    conversion factors (01405, 01642).
-    """
-    if model.rate_rule_variables:
-        return (f"rate rules on {format_ids(model.rate_rule_variables)} (libRoadRunner 2.10 reports wrong "
-                "rates of change for them under moiety analysis)")
-    computed = model.computed_stoichiometries
-    if computed:
-        return (f"the stoichiometries of {format_ids(computed)} are computed, and libRoadRunner's "
-                "conservation analysis uses the plain ones")
-    sbml = model.sbml_model
-    owners = [f"the model ({sbml.getConversionFactor()!r})"] if sbml.isSetConversionFactor() else []
-    species = [s.getId() for s in sbml.getListOfSpecies() if s.isSetConversionFactor()]
-    owners += [f"species {format_ids(species)}"] if species else []
-    if owners:
-        return (f"conversion factors of {' and '.join(owners)} scale the stoichiometry, and libRoadRunner's "
-                "conservation analysis uses the plain one")
-    return None
 
 
 class Engine:
@@ -133,21 +106,14 @@ class Engine:
             model = model.copy()
             while model.sbml_model.getNumEvents():
                 model.sbml_model.removeEvent(0)
-        fast = [r.getId() for r in model.sbml_model.getListOfReactions() if r.isSetFast() and r.getFast()]
-        if fast:
-            raise UnsupportedModelError(
-                f"Model {model.id!r}: reactions {format_ids(fast)} are fast (rapid equilibrium: the rate law held "
-                "at zero), which libRoadRunner does not simulate; with moiety analysis it would treat them as "
-                "ordinary reactions and get trajectories and steady states wrong. To study the ordinary-reaction "
-                "model, clear the flag: model.sbml_model.getReaction(id).setFast(False)."
-            )
+        refuse_fast_reactions(model)
         self.model = model
         sbml = model.sbml_model
         # libRoadRunner 2.10 segfaults in getRatesOfChange() under moiety analysis when a model
         # has reactions but no floating species; there is nothing to reduce then anyway.
         has_floating = any(not s.getBoundaryCondition() for s in sbml.getListOfSpecies())
         want_moieties = conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating
-        unsafe = _moiety_analysis_unsafe(model) if want_moieties else None
+        unsafe = moiety_analysis_unsafe(model) if want_moieties else None
         if unsafe:
             want_moieties = False
             self.notes.append(f"conserved-moiety analysis off: {unsafe}")
