@@ -266,7 +266,7 @@ class Model:
         with fast reactions is exported as Level 3 Version 1: Version 2 cannot
         express them, and dropping the flag would change what the model means.
         """
-        doc, _ = convert_for_export(self._doc, self.source)
+        doc = convert_for_export(self._doc, self.source)
         text = libsbml.writeSBMLToString(doc)
         report = validate_document(libsbml.readSBMLFromString(text))
         if not report.ok:

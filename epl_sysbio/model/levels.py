@@ -61,15 +61,12 @@ _TIME_DEPENDENT_CSYMBOLS = ("http://www.sbml.org/sbml/symbols/time", "http://www
 
 def export_level_version(doc: libsbml.SBMLDocument) -> tuple[int, int]:
     """(3, 2), or (3, 1) for a model with fast reactions, which Level 3 Version 2 cannot express."""
-    model = doc.getModel()
-    if doc.getLevel() < 3 or doc.getVersion() < 2:
-        if any(r.isSetFast() and r.getFast() for r in model.getListOfReactions()):
-            return 3, 1
-    return 3, 2
+    fast = any(r.isSetFast() and r.getFast() for r in doc.getModel().getListOfReactions())
+    return (3, 1) if fast and (doc.getLevel(), doc.getVersion()) < (3, 2) else (3, 2)
 
 
-def convert_for_export(doc: libsbml.SBMLDocument, source: str) -> tuple[libsbml.SBMLDocument, list[str]]:
-    """A copy of ``doc`` at :func:`export_level_version`, and what had to be renamed or rewritten.
+def convert_for_export(doc: libsbml.SBMLDocument, source: str) -> libsbml.SBMLDocument:
+    """A copy of ``doc`` at :func:`export_level_version`, settled as the module docstring says.
 
     Raises :class:`ModelValidationError` when libsbml cannot convert.
     """
@@ -77,7 +74,7 @@ def convert_for_export(doc: libsbml.SBMLDocument, source: str) -> tuple[libsbml.
     level, version = doc.getLevel(), doc.getVersion()
     target = export_level_version(doc)
     if (level, version) == target:
-        return out, []
+        return out
     props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(*target))
     props.addOption("strict", False)
     props.addOption("setLevelAndVersion", True)
@@ -86,18 +83,14 @@ def convert_for_export(doc: libsbml.SBMLDocument, source: str) -> tuple[libsbml.
             f"{source}: libsbml could not convert level {level} version {version} to SBML L{target[0]}V{target[1]}: "
             f"{out.getErrorLog().toString()[:500]}"
         )
-    notes = []
-    if target == (3, 1):
-        notes.append("exported as SBML L3V1: the model has fast reactions, which L3V2 cannot express")
-    else:
-        notes += _rename_shadowing_local_parameters(out.getModel())
+    if target == (3, 2):
+        _rename_shadowing_local_parameters(out.getModel())
     if level < 3:
-        notes += _settle_constant_stoichiometry(out.getModel())
-    return out, notes
+        _settle_constant_stoichiometry(out.getModel())
+    return out
 
 
-def _rename_shadowing_local_parameters(model: libsbml.Model) -> list[str]:
-    notes = []
+def _rename_shadowing_local_parameters(model: libsbml.Model) -> None:
     for rxn in model.getListOfReactions():
         law = rxn.getKineticLaw()
         if law is None or law.getNumLocalParameters() == 0:
@@ -120,11 +113,6 @@ def _rename_shadowing_local_parameters(model: libsbml.Model) -> list[str]:
                 law.getMath().renameSIdRefs(old, new)
             param.setId(new)
             local_ids.add(new)
-            notes.append(
-                f"local parameter {old!r} of reaction {rxn.getId()!r} renamed {new!r}: SBML L3V2 forbids a "
-                "local parameter with the id of a species of its reaction"
-            )
-    return notes
 
 
 def _names(ast: libsbml.ASTNode) -> tuple[set[str], bool]:
@@ -168,8 +156,7 @@ def _is_constant_symbol(model: libsbml.Model, sid: str, refs: dict[str, libsbml.
     return False
 
 
-def _settle_constant_stoichiometry(model: libsbml.Model) -> list[str]:
-    notes = []
+def _settle_constant_stoichiometry(model: libsbml.Model) -> None:
     refs = _species_references(model)
     for rule in list(model.getListOfRules()):
         ref = refs.get(rule.getVariable())
@@ -182,16 +169,12 @@ def _settle_constant_stoichiometry(model: libsbml.Model) -> list[str]:
         sid = rule.getVariable()
         if math.isNumber():
             ref.setStoichiometry(math.getValue())
-            what = f"stoichiometry {math.getValue():g}"
         else:
             ia = model.createInitialAssignment()
             ia.setSymbol(sid)
             ia.setMath(math.deepCopy())
-            what = "an initial assignment"
         ref.setConstant(True)
         model.removeRule(sid)
-        notes.append(f"constant stoichiometryMath of species reference {sid!r} written as {what}")
-    return notes
 
 
 def define_level2_unit_names(doc: libsbml.SBMLDocument) -> list[str]:
