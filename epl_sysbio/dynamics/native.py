@@ -40,7 +40,7 @@ class NativeRun:
 
     ``status`` is ``"ok"``, ``"failed"`` (step size underflow or non-finite
     values), ``"too_stiff"`` (the work cap) or, for :meth:`NativeDynamics.relax`,
-    ``"time_cap"``; ``time`` the model time reached; ``attempts`` the RODAS4
+    ``"time_cap"``; ``time`` the model time reached; ``attempts`` the RODAS3
     step attempts it took; ``trace`` the recorded outputs (time first).
     """
 
@@ -111,7 +111,6 @@ class NativeDynamics:
                      np.zeros(ny + 1, np.int64), np.empty(0, np.int64))
         self.net = self.net[:16] + kernel.symbolic_lu(self._structure())
         self.y = np.concatenate([[nd.initial_amount for nd in nodes], np.zeros(nm)])
-        self._h_next = -1.0  # the integrator's next step size, carried from one window to the next
 
     def _structure(self) -> np.ndarray:
         """Where the Jacobian can be non-zero: the union of its non-zeros at two random states
@@ -120,7 +119,8 @@ class NativeDynamics:
         ny = len(self.ids)
         pattern = np.zeros((ny, ny), dtype=bool)
         for _ in range(2):
-            y = np.concatenate([rng.uniform(0.5, 2.0, self.n), rng.uniform(0.5, 2.0, self.nm) * rng.choice([-1, 1], self.nm)])
+            momenta = rng.uniform(0.5, 2.0, self.nm) * rng.choice([-1.0, 1.0], self.nm)
+            y = np.concatenate([rng.uniform(0.5, 2.0, self.n), momenta])
             jm = np.empty((ny, ny))
             kernel.jacobian(y, self.net, jm, np.empty(self.n), np.empty(self.n))
             pattern |= jm != 0.0
@@ -186,15 +186,11 @@ class NativeDynamics:
     # ---------------------------------------------------------------- solvers
     def integrate(self, t_end: float, points: int, out_index: np.ndarray, *, rtol: float, atol: float,
                   max_steps: int) -> NativeRun:
-        """Integrate the state over ``[0, t_end]``, recording ``y[out_index]`` at ``points`` equal times.
-
-        The step size carries over from the previous window (a deterministic
-        function of the network and what happened to it).
-        """
+        """Integrate the state over ``[0, t_end]``, recording ``y[out_index]`` at ``points`` equal times."""
         out_index = np.asarray(out_index, dtype=np.int64)
         trace = np.empty((points, 1 + len(out_index)))
-        status, t, self._h_next, attempts = kernel.integrate(
-            self.y, float(t_end), int(points), out_index, trace, float(rtol), float(atol), self._h_next,
+        status, t, _, attempts = kernel.integrate(
+            self.y, float(t_end), int(points), out_index, trace, float(rtol), float(atol), -1.0,
             int(max_steps), self.net)
         done = points if status == kernel.OK else 0
         return NativeRun(STATUS_NAMES[status], t, attempts, trace[:done])
@@ -203,7 +199,7 @@ class NativeDynamics:
               max_steps: int, max_amount: float = np.inf, first_step: float = 0.1) -> NativeRun:
         """Integrate until ``norm(F) <= atol + rtol * norm(y)`` (status ``"ok"``) or ``t_max`` (``"time_cap"``).
 
-        Chunks double in length from ``first_step``; an amount above
+        Chunks double in length from ``first_step`` up to ``kernel.MAX_CHUNK``; an amount above
         ``max_amount`` at a chunk's end ends it as ``"diverged"``.
         """
         status, t, attempts = kernel.relax(self.y, float(t_max), float(first_step), float(atol), float(rtol),
@@ -212,23 +208,15 @@ class NativeDynamics:
         return NativeRun(STATUS_NAMES[status], t, attempts, np.empty((0, 1)))
 
     def newton(self, *, atol: float, rtol: float, max_iter: int = 50) -> tuple[bool, int]:
-        """Newton's method to the steady state with the current conserved totals.
-
-        The kernel's Newton in ``(ln x, p)`` first and, if it fails, in
-        ``(x, p)`` (each converges from starts where the other stalls). The
-        state changes only if one converges. Returns ``(converged, iterations)``,
-        iterations summed over both.
-        """
-        total = 0
-        for logspace in (True, False):
-            y = self.y.copy()
-            ok, iterations = kernel.newton(y, self.independent, self.conservation, float(atol), float(rtol),
-                                           int(max_iter), logspace, self.net)
-            total += int(iterations)
-            if ok:
-                self.y = y
-                return True, total
-        return False, total
+        """The kernel's Newton to the steady state with the current conserved totals
+        (:func:`~epl_sysbio.dynamics.kernel.newton`). The state changes only if it
+        converges. Returns ``(converged, iterations)``."""
+        y = self.y.copy()
+        ok, iterations = kernel.newton(y, self.independent, self.conservation, float(atol), float(rtol),
+                                       int(max_iter), self.net)
+        if ok:
+            self.y = y
+        return bool(ok), int(iterations)
 
 
 def _conservation(stoichiometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -24,8 +24,8 @@ underscores, so the ids cannot collide)::
 Momenta are ordinary floating species in their own compartment, moved by
 reactions whose rate laws are the signed dp/dt terms. libRoadRunner's
 ``steadyState()`` solves floating species only; variables of rate rules are
-left where they are (see the Hodgkin-Huxley note in
-``../shared/biomodels/README.md``), so rate rules for p would give steady
+left where they are (BIOMD0000000020, Hodgkin-Huxley: ``docs/biomodels_findings.md``),
+so rate rules for p would give steady
 states whose momenta are never solved. As species, p takes part in NLEQ2's
 Newton iteration, in conserved-moiety analysis and in the reduced Jacobian.
 Nodes on no Hamiltonian edge have dp/dt = -c w, so p = 0 stays 0 and they
@@ -88,6 +88,10 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.model = self.doc.createModel()
         self.model.setId(spec.name)
+        # Amounts, sizes and time are dimensionless numbers here (H has x ln x); declaring them lets
+        # other tools import the network without assuming mole, litre and second (COPASI warns otherwise).
+        for unit in ("Substance", "Time", "Volume", "Area", "Length", "Extent"):
+            self._check(getattr(self.model, f"set{unit}Units")("dimensionless"), f"the model's {unit.lower()} units")
 
     @staticmethod
     def _check(status: int, what: str) -> None:
