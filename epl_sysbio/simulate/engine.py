@@ -62,6 +62,16 @@ def _conc_id(sid: str) -> str | None:
 class Engine:
     """A compiled model for steady states, relaxations and time courses.
 
+    A model with fast reactions (SBML Level 2 and Level 3 Version 1) is
+    refused with :class:`~epl_sysbio.errors.UnsupportedModelError`: libRoadRunner
+    does not simulate rapid equilibria (a fast reaction's rate law held at
+    zero); it refuses such a model, except with moiety analysis, where it
+    silently treats fast reactions as ordinary ones and gets trajectories and
+    steady states wrong (SBML Test Suite 00870, 01547). Where its moiety
+    analysis is wrong (rate rules, computed stoichiometries, conversion
+    factors: :mod:`epl_sysbio.simulate.limits`), the engine runs unreduced and
+    says why in :attr:`notes`.
+
     Parameters
     ----------
     model : Model or str
@@ -76,13 +86,6 @@ class Engine:
         Compile the model without its events, so that steady states of the
         event-free ODE can be solved (what COPASI reports for such models).
         By default a model with events gets the status ``unsupported``.
-
-    A model with fast reactions (SBML Level 2 and Level 3 Version 1) is
-    refused with :class:`UnsupportedModelError`: libRoadRunner does not
-    simulate rapid equilibria (a fast reaction's rate law held at zero); it
-    refuses such a model, except with moiety analysis, where it silently
-    treats fast reactions as ordinary ones and gets trajectories and steady
-    states wrong (SBML Test Suite 00870, 01547).
     """
 
     def __init__(
