@@ -74,7 +74,7 @@ import numpy as np
 from numba import njit
 
 __all__ = ["OK", "FAILED", "TOO_STIFF", "TIME_CAP", "DIVERGED", "MAX_CHUNK", "rhs", "jacobian", "integrate",
-           "newton", "relax", "residual_ok", "symbolic_lu"]
+           "newton", "relax", "residual_ok", "symbolic_lu", "largest", "add", "newton_accepted"]
 
 OK, FAILED, TOO_STIFF, TIME_CAP, DIVERGED = 0, 1, 2, 3, 4
 _TINY = 1e-300
@@ -418,6 +418,42 @@ def residual_ok(y, f, atol, rtol):
 
 
 @njit(**_JIT)
+def largest(y):
+    """max |y_i|; nan if any entry is nan."""
+    big = 0.0
+    for i in range(y.size):
+        a = abs(y[i])
+        if a != a:
+            return a
+        if a > big:
+            big = a
+    return big
+
+
+@njit(**_JIT)
+def add(y, index, amounts):
+    """y[index] += amounts (in place); returns :func:`largest` of the result."""
+    for i in range(index.size):
+        y[index[i]] += amounts[i]
+    return largest(y)
+
+
+@njit(**_JIT)
+def newton_accepted(y, y0, nonnegative, atol, rtol, residual, norm_state, max_drop):
+    """The learner's acceptance of a Newton answer y found from y0 (epl_sysbio.epl.backends):
+    finite, ``residual <= atol + rtol * norm_state``, and every entry marked ``nonnegative`` at
+    least ``-atol`` and at least ``max_drop`` times its start."""
+    if not (residual <= atol + rtol * norm_state):
+        return False
+    for i in range(y.size):
+        if not math.isfinite(y[i]):
+            return False
+        if nonnegative[i] and (y[i] < -atol or y[i] < max_drop * y0[i]):
+            return False
+    return True
+
+
+@njit(**_JIT)
 def _finite(v):
     for i in range(v.size):
         if not math.isfinite(v[i]):
@@ -650,9 +686,12 @@ def newton(y, indep, G, atol, rtol, max_iter, net):
     affine-invariant test, which NLEQ uses). Converged when the residual test
     passes and the last step moved no ``ln x`` by more than 1e-6 and no p by
     more than ``1e-6 * max(1, norm(y))`` (so the error left is about its
-    square), or R is exactly 0. Returns
-    ``(converged, iterations)``; on failure y holds the last iterate (the
-    caller restores what it needs).
+    square), or the same holds of the simplified Newton correction after a
+    full step (the next step, to first order, without another factorisation),
+    or R is exactly 0. A converged answer's totals are then put back to
+    rounding (:func:`_restore_totals`). Returns
+    ``(converged, iterations, norm(F), norm(y))`` at the last iterate; on
+    failure y holds the last iterate (the caller restores what it needs).
     """
     n, ny = net[0], y.size
     r, nc = indep.size, G.shape[0]
@@ -674,15 +713,16 @@ def newton(y, indep, G, atol, rtol, max_iter, net):
         totals[c] = s
     for i in range(n):
         if not (y[i] > 0.0):
-            return False, 0
+            return False, 0, np.inf, 0.0
     rhs(y, net, f, psi, e)
     rn = _newton_residual(y, f, indep, G, totals, res)
     if not math.isfinite(rn):
-        return False, 0
+        return False, 0, np.inf, 0.0
     small = False
     for it in range(max_iter):
         if rn == 0.0 or (small and residual_ok(y, f, atol, rtol)):
-            return True, it
+            _restore_totals(y, G, totals, n)
+            return True, it, _norm(f), _norm(y)
         jacobian(y, net, jm, psi, e)
         # Columns of x scaled by x: derivatives with respect to ln x.
         for ri in range(r):
@@ -695,10 +735,10 @@ def newton(y, indep, G, atol, rtol, max_iter, net):
         for i in range(ny):
             d[i] = -res[i]
         if not _lu(a, piv):
-            return False, it
+            return False, it, np.inf, 0.0
         _lu_solve(a, piv, d)
         if not _finite(d):
-            return False, it
+            return False, it, np.inf, 0.0
         dn = _norm(d)
         lam = 1.0
         for i in range(n):
@@ -719,14 +759,49 @@ def newton(y, indep, G, atol, rtol, max_iter, net):
                 break
             lam *= 0.5
             if lam < 1e-10:
-                return False, it + 1
+                return False, it + 1, np.inf, 0.0
         # Small in the unknowns themselves: every ln x moved by at most 1e-6 and every p by at most
         # 1e-6 of the state's size. (A march towards x = 0 takes steps of order 1 in ln x.)
         scale = max(1.0, _norm(yt))
-        small = True
+        small = _small(lam, d, n, scale)
         for i in range(ny):
-            if abs(lam * d[i]) > (1e-6 if i < n else 1e-6 * scale):
-                small = False
             y[i] = yt[i]
         rn = rtn
-    return small and residual_ok(y, f, atol, rtol), max_iter
+        # The simplified Newton correction at the new point (dbar, from the monotonicity test) is the
+        # next step to first order: when it is small too, the answer is converged without another
+        # Jacobian and factorisation.
+        if lam == 1.0 and _small(1.0, dbar, n, scale) and residual_ok(y, f, atol, rtol):
+            _restore_totals(y, G, totals, n)
+            return True, it + 1, _norm(f), _norm(y)
+    return small and residual_ok(y, f, atol, rtol), max_iter, _norm(f), _norm(y)
+
+
+@njit(**_JIT)
+def _restore_totals(y, G, totals, n):
+    """y += G^T (T - G y): in ln x the conservation laws hold only to second order in the last step;
+    this puts the totals back to rounding (G has orthonormal rows), unless it would make an amount <= 0."""
+    nc, ny = G.shape
+    gap = np.empty(nc)
+    for c in range(nc):
+        s = totals[c]
+        for j in range(ny):
+            s -= G[c, j] * y[j]
+        gap[c] = s
+    for j in range(n):
+        s = y[j]
+        for c in range(nc):
+            s += G[c, j] * gap[c]
+        if not (s > 0.0):
+            return
+    for j in range(ny):
+        for c in range(nc):
+            y[j] += G[c, j] * gap[c]
+
+
+@njit(**_JIT)
+def _small(lam, d, n, scale):
+    """Every ln x (the first n unknowns) moves by at most 1e-6 and every p by at most 1e-6 * scale."""
+    for i in range(d.size):
+        if abs(lam * d[i]) > (1e-6 if i < n else 1e-6 * scale):
+            return False
+    return True

@@ -19,6 +19,7 @@ basis ``G`` (``G @ N = 0``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -27,7 +28,7 @@ from epl_sysbio.dynamics import kernel
 from epl_sysbio.dynamics.spec import RdsSpec
 from epl_sysbio.errors import InvalidValueError
 
-__all__ = ["NativeDynamics", "NativeRun", "jit_warmup"]
+__all__ = ["NativeDynamics", "NativeRun", "NewtonResult", "jit_warmup"]
 
 #: Names of the kernel's status codes.
 STATUS_NAMES = {kernel.OK: "ok", kernel.FAILED: "failed", kernel.TOO_STIFF: "too_stiff",
@@ -40,14 +41,17 @@ class NativeRun:
 
     ``status`` is ``"ok"``, ``"failed"`` (step size underflow or non-finite
     values), ``"too_stiff"`` (the work cap) or, for :meth:`NativeDynamics.relax`,
-    ``"time_cap"``; ``time`` the model time reached; ``attempts`` the RODAS3
-    step attempts it took; ``trace`` the recorded outputs (time first).
+    ``"time_cap"`` or ``"diverged"``; ``time`` the model time reached;
+    ``attempts`` the RODAS3 step attempts it took; ``trace`` the recorded
+    outputs (time first); ``largest`` the largest absolute amount at the end
+    (nan if any is nan).
     """
 
     status: str
     time: float
     attempts: int
     trace: np.ndarray
+    largest: float = 0.0
 
 
 class NativeDynamics:
@@ -193,7 +197,7 @@ class NativeDynamics:
             self.y, float(t_end), int(points), out_index, trace, float(rtol), float(atol), -1.0,
             int(max_steps), self.net)
         done = points if status == kernel.OK else 0
-        return NativeRun(STATUS_NAMES[status], t, attempts, trace[:done])
+        return NativeRun(STATUS_NAMES[status], t, attempts, trace[:done], float(kernel.largest(self.y)))
 
     def relax(self, t_max: float, *, atol: float, rtol: float, integrator_rtol: float, integrator_atol: float,
               max_steps: int, max_amount: float = np.inf, first_step: float = 0.1) -> NativeRun:
@@ -207,16 +211,29 @@ class NativeDynamics:
                                            float(max_amount), self.net)
         return NativeRun(STATUS_NAMES[status], t, attempts, np.empty((0, 1)))
 
-    def newton(self, *, atol: float, rtol: float, max_iter: int = 50) -> tuple[bool, int]:
+    def newton(self, *, atol: float, rtol: float, max_iter: int = 50) -> NewtonResult:
         """The kernel's Newton to the steady state with the current conserved totals
-        (:func:`~epl_sysbio.dynamics.kernel.newton`). The state changes only if it
-        converges. Returns ``(converged, iterations)``."""
+        (:func:`~epl_sysbio.dynamics.kernel.newton`). The state changes only if it converges."""
         y = self.y.copy()
-        ok, iterations = kernel.newton(y, self.independent, self.conservation, float(atol), float(rtol),
-                                       int(max_iter), self.net)
+        ok, iterations, residual, norm_state = kernel.newton(y, self.independent, self.conservation, float(atol),
+                                                             float(rtol), int(max_iter), self.net)
         if ok:
             self.y = y
-        return bool(ok), int(iterations)
+        return NewtonResult(bool(ok), int(iterations), float(residual), float(norm_state))
+
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        """Add ``amounts`` to the state at ``index`` (in place); returns the largest absolute amount after."""
+        return float(kernel.add(self.y, index, amounts))
+
+
+class NewtonResult(NamedTuple):
+    """How :meth:`NativeDynamics.newton` ended: converged or not, iterations, and ``norm(F)``, ``norm(y)``
+    at the answer (``inf``, 0 when it failed)."""
+
+    converged: bool
+    iterations: int
+    residual: float
+    norm_state: float
 
 
 def _conservation(stoichiometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

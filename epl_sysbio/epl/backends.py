@@ -40,6 +40,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epl_sysbio.dynamics import kernel
 from epl_sysbio.dynamics.kernel import MAX_CHUNK
 from epl_sysbio.dynamics.native import NativeDynamics as _Kernel
 from epl_sysbio.dynamics.spec import RdsSpec
@@ -70,11 +71,13 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class Window:
-    """A recorded window: ``ended_by`` ``"ok"``, ``"failed"`` or ``"too_stiff"``; trace time first."""
+    """A recorded window: ``ended_by`` ``"ok"``, ``"failed"`` or ``"too_stiff"``; trace time first;
+    ``largest`` the largest absolute amount at its end."""
 
     ended_by: str
     trace: np.ndarray
     message: str = ""
+    largest: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,20 +118,22 @@ class LearnerDynamics(abc.ABC):
         """Set every amount (conserved totals follow)."""
 
     @abc.abstractmethod
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-        """Add ``amounts`` to the species at ``index`` (conserved totals move by them); returns the new amounts."""
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        """Add ``amounts`` to the species at ``index`` (conserved totals move by them); returns the largest
+        absolute amount after (nan if any is nan)."""
+
+    def largest(self) -> float:
+        """The largest absolute amount now (nan if any is nan)."""
+        return float(kernel.largest(self.amounts()))
 
     @abc.abstractmethod
     def window(self, t_end: float, points: int, out_index: np.ndarray) -> Window:
         """Integrate ``[0, t_end]`` recording the concentrations of ``out_index`` at ``points`` equal times."""
 
     @abc.abstractmethod
-    def _newton(self) -> bool:
-        """The engine's Newton from the current state; False if it reports failure."""
-
-    @abc.abstractmethod
-    def _residual(self) -> tuple[float, float]:
-        """``(norm(F), norm(x))`` at the current state, x in concentrations."""
+    def _newton(self) -> tuple[bool, float, float]:
+        """The engine's Newton from the current state: whether it reports success, then
+        ``norm(F)`` and ``norm(x)`` (x in concentrations) at its answer."""
 
     @abc.abstractmethod
     def relax(self, t_max: float) -> Relaxation:
@@ -150,14 +155,11 @@ class LearnerDynamics(abc.ABC):
         while the trajectory settled at 0.15); the trajectory is followed instead.
         """
         y0 = self.amounts()
-        if self._newton():
-            y = self.amounts()
-            residual, norm_state = self._residual()
-            tol = self.tolerances
-            keep = self.nonnegative
-            if (np.all(np.isfinite(y)) and np.all(y[keep] >= -tol.atol)
-                    and np.all(y[keep] >= MAX_DROP * y0[keep]) and residual <= tol.atol + tol.rtol * norm_state):
-                return True
+        converged, residual, norm_state = self._newton()
+        tol = self.tolerances
+        if converged and kernel.newton_accepted(self.amounts(), y0, self.nonnegative, tol.atol, tol.rtol, residual,
+                                                norm_state, MAX_DROP):
+            return True
         self.write(y0)
         return False
 
@@ -202,11 +204,11 @@ class RoadRunnerDynamics(LearnerDynamics):
     def write(self, amounts: np.ndarray) -> None:
         self.engine.write_amounts(np.asarray(amounts, dtype=float))
 
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
         y = self.amounts()
-        y[index] += amounts
+        big = kernel.add(y, index, amounts)
         self.engine.write_amounts(y)
-        return y
+        return float(big)
 
     def _simulate(self, t_end: float, points: int, out_index: np.ndarray) -> np.ndarray:
         """libRoadRunner's time course without its Python wrapper (selections parsed once per set)."""
@@ -227,18 +229,15 @@ class RoadRunnerDynamics(LearnerDynamics):
             return _integrator_failure(str(exc), Window, np.zeros((0, 1 + len(out_index))))
         if not np.all(np.isfinite(trace)):
             return Window("failed", trace[:0], "non-finite values")
-        return Window("ok", trace)
+        return Window("ok", trace, largest=self.largest())
 
-    def _residual(self) -> tuple[float, float]:
+    def _newton(self) -> tuple[bool, float, float]:
         eng = self.engine
-        return eng.residual(), float(np.linalg.norm(eng.state()))
-
-    def _newton(self) -> bool:
         try:
-            self.engine.roadrunner.steadyState()
+            eng.roadrunner.steadyState()
         except RuntimeError:
-            return False
-        return True
+            return False, math.inf, 0.0
+        return True, eng.residual(), float(np.linalg.norm(eng.state()))
 
     def relax(self, t_max: float) -> Relaxation:
         tol = self.tolerances
@@ -290,24 +289,21 @@ class NativeDynamics(LearnerDynamics):
     def write(self, amounts: np.ndarray) -> None:
         self.kernel.y = np.array(amounts, dtype=float)
 
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-        self.kernel.y[index] += amounts
-        return self.kernel.y.copy()
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        return self.kernel.add(index, amounts)
 
     def window(self, t_end: float, points: int, out_index: np.ndarray) -> Window:
         tol = self.tolerances
         run = self.kernel.integrate(t_end, points, out_index, rtol=tol.integrator_rtol, atol=tol.integrator_atol,
                                     max_steps=tol.max_steps)
         if run.status == "ok":
-            return Window("ok", run.trace)
+            return Window("ok", run.trace, largest=run.largest)
         return Window(run.status, run.trace, _native_message(run.status, run.time, tol.max_steps))
 
-    def _residual(self) -> tuple[float, float]:
-        return self.kernel.residual(), float(np.linalg.norm(self.kernel.y))
-
-    def _newton(self) -> bool:
+    def _newton(self) -> tuple[bool, float, float]:
         tol = self.tolerances
-        return self.kernel.newton(atol=tol.atol, rtol=tol.rtol)[0]
+        result = self.kernel.newton(atol=tol.atol, rtol=tol.rtol)
+        return result.converged, result.residual, result.norm_state
 
     def relax(self, t_max: float) -> Relaxation:
         tol = self.tolerances

@@ -296,10 +296,10 @@ class EplLearner:
         return self.status
 
     # ------------------------------------------------------------------ internals
-    def _diverged(self, y: np.ndarray) -> bool:
-        big = max(float(y.max()), -float(y.min())) if len(y) else 0.0
-        if not big <= self.options.max_amount:  # also catches nan
-            self.stop("diverged", f"state diverged (max amount {big:.3g} > {self.options.max_amount:g} or "
+    def _diverged(self, largest: float) -> bool:
+        """Stop as ``diverged`` if the largest absolute amount is above ``max_amount`` or not finite."""
+        if not largest <= self.options.max_amount:  # also catches nan
+            self.stop("diverged", f"state diverged (max amount {largest:.3g} > {self.options.max_amount:g} or "
                                   f"non-finite) after {self.steps} steps")
             return True
         return False
@@ -323,7 +323,7 @@ class EplLearner:
         newton = opts.settle == "newton"
         if newton and dyn.newton():
             self.relaxations[f"{kind}:newton"] += 1
-            self._diverged(dyn.amounts())
+            self._diverged(dyn.largest())
             return self.status
         # Newton failed from here: integrate, and (as libRoadRunner's presimulation) try Newton
         # again from where the trajectory got after model times 1, 10, 100, ... (settle_t_max in all).
@@ -335,7 +335,7 @@ class EplLearner:
             self.model_time += result.time
             if result.ended_by == "time_cap" and newton and dyn.newton():
                 self.relaxations[f"{kind}:relaxed_newton"] += 1
-                self._diverged(dyn.amounts())
+                self._diverged(dyn.largest())
                 return self.status
             if result.ended_by != "time_cap" or t >= opts.settle_t_max * (1.0 - 1e-12):
                 break
@@ -343,7 +343,7 @@ class EplLearner:
         if result.ended_by == "converged" and newton and dyn.newton():
             # The residual test can pass on a slow manifold short of the equilibrium: polish.
             self.relaxations[f"{kind}:relaxed_newton"] += 1
-            self._diverged(dyn.amounts())
+            self._diverged(dyn.largest())
             return self.status
         self.relaxations[f"{kind}:{result.ended_by}"] += 1
         if result.ended_by == "diverged":
@@ -353,13 +353,13 @@ class EplLearner:
         if result.ended_by != "converged":
             return self.stop("not_relaxed", f"{kind} relaxation hit the time cap after {self.steps} steps: "
                                             f"{result.message}")
-        self._diverged(dyn.amounts())
+        self._diverged(dyn.largest())
         return self.status
 
     # ------------------------------------------------------------------ Algorithm 1
     def initialise(self) -> str:
         """Step 1: relax from the current (initial) state to ``z*``; returns the status."""
-        if not self.ok or self._diverged(self.dynamics.amounts()):
+        if not self.ok or self._diverged(self.dynamics.largest()):
             return self.status
         self._settle("initial")
         if self.ok:
@@ -379,7 +379,7 @@ class EplLearner:
             self.stop(window.ended_by, f"response window stopped at step {self.steps}: {window.message}")
             return Response(empty, window.trace, self.status)
         self.model_time += opts.response_time
-        if self._diverged(self.dynamics.amounts()):
+        if self._diverged(window.largest):
             return Response(empty, window.trace, self.status)
         return Response(active(window.trace, opts.active, opts.crossing_level), window.trace, self.status)
 
