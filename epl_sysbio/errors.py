@@ -22,6 +22,7 @@ __all__ = [
     "SteadyStateError",
     "ConfigError",
     "CheckpointError",
+    "OptionalDependencyError",
     "invalid_parameter_message",
     "format_ids",
     "checked_number",
@@ -70,6 +71,10 @@ class ConfigError(EplSysbioError, ValueError):
 
 class CheckpointError(EplSysbioError, ValueError):
     """A checkpoint is missing, truncated, tampered with or from another run."""
+
+
+class OptionalDependencyError(EplSysbioError, ModuleNotFoundError):
+    """A feature needs a package from an extra that is not installed (the message names the pip command)."""
 
 
 def format_ids(ids: Iterable[str], limit: int = 20) -> str:

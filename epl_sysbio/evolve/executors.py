@@ -1,7 +1,8 @@
 """Where evaluations run: serially, in local processes, or on a Dask cluster.
 
 An executor's :meth:`Executor.map` has DEAP's ``toolbox.map`` signature and
-returns results in input order. It never loses work: a task whose worker dies
+returns results in input order; ``on_done(index)``, if given, is called as
+each result arrives (progress reporting). It never loses work: a task whose worker dies
 is re-submitted (up to ``retries`` times) and, if it still cannot finish, its
 result is :data:`WORKER_LOST`, which the generation loop turns into the worst
 fitness with the reason logged. Because an evaluation is a pure function of
@@ -22,7 +23,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -125,8 +126,10 @@ class Executor(abc.ABC):
     """Runs a function over argument lists; a context manager that releases its workers on exit."""
 
     @abc.abstractmethod
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        """``[fn(*args) for args in zip(*iterables)]``, in order; :data:`WORKER_LOST` where a worker died."""
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        """``[fn(*args) for args in zip(*iterables)]``, in order; :data:`WORKER_LOST` where a worker died.
+
+        ``on_done(i)`` is called in this process when result ``i`` has arrived."""
 
     def close(self) -> None:
         """Release workers."""
@@ -141,8 +144,13 @@ class Executor(abc.ABC):
 class SerialExecutor(Executor):
     """Evaluates in the calling process, in order."""
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        return [fn(*args) for args in zip(*iterables, strict=True)]
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        results = []
+        for i, args in enumerate(zip(*iterables, strict=True)):
+            results.append(fn(*args))
+            if on_done is not None:
+                on_done(i)
+        return results
 
 
 def _default_workers(workers: int) -> int:
@@ -154,59 +162,82 @@ def _run_chunk(fn: Callable, chunk: list[tuple]) -> list:
 
 
 class ProcessExecutor(Executor):
-    """Local worker processes (``spawn``ed, one per core by default).
+    """Local worker processes (started by ``spawn``, one per core by default).
 
-    Tasks travel in chunks (about four per worker and call) to keep the
-    inter-process overhead low for cheap evaluations. If a worker dies, the
+    Tasks travel in chunks to keep the inter-process overhead low for cheap
+    evaluations: about ``chunk_seconds`` of work each, judged by the task
+    times of the previous call, at most a quarter of a worker's share and at
+    least one task (the first call sends single tasks). Expensive evaluations
+    therefore go one by one: the load balances and progress moves with every
+    finished individual. If a worker dies, the
     pool is rebuilt and the unfinished chunks re-submitted, up to ``retries``
     times; tasks still unfinished then run one at a time, each in a fresh
     single-worker pool, so that only a task that itself kills its worker is
     reported as :data:`WORKER_LOST`.
     """
 
-    def __init__(self, workers: int = 0, retries: int = 2) -> None:
+    def __init__(self, workers: int = 0, retries: int = 2, chunk_seconds: float = 0.05) -> None:
         self.workers = _default_workers(workers)
         self.retries = retries
+        self.chunk_seconds = chunk_seconds
+        self._task_seconds: float | None = None  # wall time per task per worker, last call
         self._context = multiprocessing.get_context("spawn")
         self._pool: ProcessPoolExecutor | None = None
+
+    def _chunk_size(self, n: int) -> int:
+        largest = max(1, math.ceil(n / (4 * self.workers)))
+        if self._task_seconds is None:
+            return 1
+        return max(1, min(largest, int(self.chunk_seconds / max(self._task_seconds, 1e-9))))
 
     def _fresh_pool(self, workers: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=workers, mp_context=self._context)
 
     def _run(self, pool: ProcessPoolExecutor, fn: Callable, args: list[tuple], todo: list[int],
-             results: list) -> list[int]:
+             results: list, on_done: Callable[[int], None] | None = None) -> list[int]:
         """Run tasks ``todo``; return those that did not finish because the pool broke."""
-        size = max(1, math.ceil(len(todo) / (4 * self.workers)))
+        size = self._chunk_size(len(todo))
         chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
-        futures = [pool.submit(_run_chunk, fn, [args[i] for i in chunk]) for chunk in chunks]
+        pending = {pool.submit(_run_chunk, fn, [args[i] for i in chunk]): chunk for chunk in chunks}
         lost = []
-        for chunk, fut in zip(chunks, futures, strict=True):
-            try:
-                for i, value in zip(chunk, fut.result(), strict=True):
-                    results[i] = value
-            except BrokenProcessPool:
-                lost.extend(chunk)
-            except Exception as exc:  # the task never ran: it could not be sent to the worker
-                raise InvalidValueError(
-                    f"Could not run {getattr(fn, '__name__', fn)!r} in a worker process ({exc}); the fitness "
-                    "function must be picklable: define it at module level, or use executor='serial'.") from exc
-        return lost
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                chunk = pending.pop(fut)
+                try:
+                    for i, value in zip(chunk, fut.result(), strict=True):
+                        results[i] = value
+                        if on_done is not None:
+                            on_done(i)
+                except BrokenProcessPool:
+                    lost.extend(chunk)
+                except Exception as exc:  # the task never ran: it could not be sent to the worker
+                    for other in pending:
+                        other.cancel()
+                    raise InvalidValueError(
+                        f"Could not run {getattr(fn, '__name__', fn)!r} in a worker process ({exc}); the fitness "
+                        "function must be picklable: define it at module level, or use executor='serial'.") from exc
+        return sorted(lost)
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
         args = list(zip(*iterables, strict=True))
         results: list = [WORKER_LOST] * len(args)
         todo = list(range(len(args)))
+        t0 = time.perf_counter()
         for _ in range(self.retries + 1):
             if self._pool is None:
                 self._pool = self._fresh_pool(self.workers)
-            todo = self._run(self._pool, fn, args, todo, results)
+            todo = self._run(self._pool, fn, args, todo, results, on_done)
             if not todo:
+                if args:
+                    self._task_seconds = (time.perf_counter() - t0) * min(self.workers, len(args)) / len(args)
                 return results
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
         for i in todo:  # isolate: blame only the task that kills its own worker
             with self._fresh_pool(1) as alone:
-                self._run(alone, fn, args, [i], results)
+                if self._run(alone, fn, args, [i], results, on_done) and on_done is not None:
+                    on_done(i)  # lost for good: still counted as finished
         return results
 
     def close(self) -> None:
@@ -236,21 +267,24 @@ class DaskExecutor(Executor):
                                          processes=True, host="127.0.0.1", dashboard_address=None)
             self.client = Client(self._cluster)
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        from distributed import wait
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        from distributed import as_completed
 
         args = list(zip(*iterables, strict=True))
         results: list = [WORKER_LOST] * len(args)
         todo = list(range(len(args)))
-        for _ in range(self.retries + 1):
-            futures = {i: self.client.submit(fn, *args[i], pure=False) for i in todo}
-            wait(list(futures.values()))
+        for attempt in range(self.retries + 1):
+            futures = {self.client.submit(fn, *args[i], pure=False): i for i in todo}
             todo = []
-            for i, fut in futures.items():
+            for fut in as_completed(futures):
+                i = futures[fut]
                 if fut.status == "finished":
                     results[i] = fut.result()
-                else:
+                elif attempt < self.retries:
                     todo.append(i)
+                    continue
+                if on_done is not None:
+                    on_done(i)
             if not todo:
                 break
         return results

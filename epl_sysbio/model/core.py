@@ -3,6 +3,12 @@
 A Model holds a libsbml document. It pickles as SBML text, so it can be sent to
 worker processes. Loading never guesses whether a string is a path: there is one
 constructor per source.
+
+Loading flattens hierarchical (``comp``) models (ids: see
+:mod:`epl_sysbio.model.hierarchy`) and defines Level 2 unit names a Level 3
+file uses without defining them; exporting converts to SBML Level 3 Version 2
+and settles what that conversion leaves invalid or mishandled (see
+:mod:`epl_sysbio.model.levels`). :attr:`Model.notes` says what loading changed.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from epl_sysbio.errors import (
     format_ids,
 )
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
+from epl_sysbio.model.hierarchy import flatten_hierarchy, is_hierarchical
+from epl_sysbio.model.levels import convert_for_export, define_level2_unit_names
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
 __all__ = ["Model", "load_model"]
@@ -50,33 +58,55 @@ class Model:
     """An SBML model.
 
     Construct with :meth:`from_antimony`, :meth:`from_antimony_file`,
-    :meth:`from_sbml`, :meth:`from_sbml_file` or :meth:`from_roadrunner`.
+    :meth:`from_sbml`, :meth:`from_sbml_file`, :meth:`from_omex` or :meth:`from_roadrunner`.
     Loading checks libsbml consistency and raises :class:`ModelValidationError`
     (listing severity, element id and line) when there are errors; pass
     ``validate=False`` to load anyway and call :meth:`validate` yourself.
+
+    Attributes
+    ----------
+    notes : tuple of str
+        What loading changed in the document: a hierarchical model flattened,
+        Level 2 unit names defined. Empty for most models.
     """
 
-    def __init__(self, document: libsbml.SBMLDocument, *, source: str = "<model>") -> None:
+    def __init__(
+        self, document: libsbml.SBMLDocument, *, source: str = "<model>", notes: Iterable[str] = ()
+    ) -> None:
         if document.getModel() is None:
             raise ModelLoadError(f"{source}: the SBML document has no model.")
         self._doc = document
         self.source = source
+        self.notes = tuple(notes)
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_sbml(cls, text: str, *, validate: bool = True, source: str = "<sbml string>") -> Model:
-        """Load SBML text (any level/version libsbml reads)."""
-        doc = read_sbml_document(text, source)
-        model = cls(doc, source=source)
-        if validate:
-            model._raise_if_invalid()
-        return model
+        """Load SBML text (any level/version libsbml reads).
+
+        A hierarchical model that names external model files must be loaded
+        with :meth:`from_sbml_file`, which resolves them next to the file.
+        """
+        return cls._load_sbml(text, validate=validate, source=source, path=None)
 
     @classmethod
     def from_sbml_file(cls, path: str | os.PathLike, *, validate: bool = True) -> Model:
-        """Load an SBML file."""
+        """Load an SBML file (external model definitions resolve inside its directory)."""
         text, source = _read_file(path)
-        return cls.from_sbml(text, validate=validate, source=source)
+        return cls._load_sbml(text, validate=validate, source=source, path=Path(path))
+
+    @classmethod
+    def _load_sbml(cls, text: str, *, validate: bool, source: str, path: Path | None) -> Model:
+        doc = read_sbml_document(text, source)
+        notes: list[str] = []
+        if is_hierarchical(doc):
+            doc, flattened = flatten_hierarchy(doc, path=path, source=source)
+            notes += flattened
+        notes += define_level2_unit_names(doc)
+        model = cls(doc, source=source, notes=notes)
+        if validate:
+            model._raise_if_invalid()
+        return model
 
     @classmethod
     def from_antimony(cls, text: str, *, validate: bool = True, source: str = "<antimony string>") -> Model:
@@ -88,6 +118,18 @@ class Model:
         """Load an Antimony file."""
         text, source = _read_file(path)
         return cls.from_antimony(text, validate=validate, source=source)
+
+    @classmethod
+    def from_omex(cls, path: str | os.PathLike, *, location: str | None = None, validate: bool = True) -> Model:
+        """The SBML model of a COMBINE/OMEX archive: its master SBML file, or the one at ``location``.
+
+        See :meth:`epl_sysbio.model.omex.OmexArchive.model_location` for how the model is chosen.
+        """
+        from epl_sysbio.model.omex import OmexArchive
+
+        archive = OmexArchive(path)
+        where = archive.model_location() if location is None else location
+        return cls.from_sbml(archive.text(where), validate=validate, source=f"{archive.path}:{where}")
 
     @classmethod
     def from_roadrunner(cls, rr: object, *, validate: bool = True) -> Model:
@@ -106,14 +148,15 @@ class Model:
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source}
+        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "notes": self.notes}
 
     def __setstate__(self, state: dict) -> None:
         self._doc = read_sbml_document(state["sbml"], state["source"])
         self.source = state["source"]
+        self.notes = tuple(state.get("notes", ()))
 
     def copy(self) -> Model:
-        return Model(self._doc.clone(), source=self.source)
+        return Model(self._doc.clone(), source=self.source, notes=self.notes)
 
     def __repr__(self) -> str:
         return (
@@ -169,6 +212,22 @@ class Model:
         return [r.getVariable() for r in self.sbml_model.getListOfRules() if r.isAssignment()]
 
     @property
+    def computed_stoichiometries(self) -> list[str]:
+        """Species references whose stoichiometry is computed rather than a number: by a Level 2
+        stoichiometryMath, an initial assignment, a rule or an event. Each is named by its id,
+        or ``'<reaction>:<species>'`` for a Level 2 reference without one; sorted."""
+        m = self.sbml_model
+        targets = {ia.getSymbol() for ia in m.getListOfInitialAssignments()}
+        targets |= {r.getVariable() for r in m.getListOfRules() if not r.isAlgebraic()}
+        targets |= {a.getVariable() for ev in m.getListOfEvents() for a in ev.getListOfEventAssignments()}
+        out = []
+        for rxn in m.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if (ref.isSetId() and ref.getId() in targets) or ref.isSetStoichiometryMath():
+                    out.append(ref.getId() if ref.isSetId() else f"{rxn.getId()}:{ref.getSpecies()}")
+        return sorted(out)
+
+    @property
     def uses_time(self) -> bool:
         """True when a rate law, rule or function definition reads the model time."""
         m = self.sbml_model
@@ -209,21 +268,22 @@ class Model:
 
     # ------------------------------------------------------------------ export
     def to_sbml(self) -> str:
-        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors)."""
-        doc = self._doc.clone()
-        if (doc.getLevel(), doc.getVersion()) != (3, 2):
-            props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(3, 2))
-            props.addOption("strict", False)
-            props.addOption("setLevelAndVersion", True)
-            if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
-                raise ModelValidationError(
-                    f"{self.source}: libsbml could not convert level {self._doc.getLevel()} "
-                    f"version {self._doc.getVersion()} to SBML L3V2: {doc.getErrorLog().toString()[:500]}"
-                )
+        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors).
+
+        A model of another level or version is converted by libsbml; what the
+        conversion leaves invalid in L3V2 or mishandled by simulators is then
+        settled (see :mod:`epl_sysbio.model.levels`): a local parameter named
+        like a species of its reaction is renamed ``<reaction>_<parameter>``, a
+        constant stoichiometryMath becomes a constant stoichiometry. A model
+        with fast reactions is exported as Level 3 Version 1: Version 2 cannot
+        express them, and dropping the flag would change what the model means.
+        """
+        doc = convert_for_export(self._doc, self.source)
         text = libsbml.writeSBMLToString(doc)
         report = validate_document(libsbml.readSBMLFromString(text))
         if not report.ok:
-            raise ModelValidationError(f"{self.source}: exported SBML L3V2 is invalid:\n{report}")
+            level = f"L{doc.getLevel()}V{doc.getVersion()}"
+            raise ModelValidationError(f"{self.source}: exported SBML {level} is invalid:\n{report}")
         return text
 
     def to_antimony(self) -> str:
@@ -457,10 +517,23 @@ class Model:
         elements = model.getListOfAllElements()
         for i in range(elements.getSize()):
             elements.get(i).renameSIdRefs(old, new)
+        # libsbml lists no Level 2 <stoichiometryMath> among the elements: reach it by hand.
+        for rxn in model.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if ref.isSetStoichiometryMath():
+                    ref.getStoichiometryMath().renameSIdRefs(old, new)
         model.renameSIdRefs(old, new)
         target.setId(new)
         # libsbml caches ids for getElementBySId; a fresh parse keeps lookups honest.
         self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source)
+
+
+def _species_references_of(rxn: libsbml.Reaction) -> list[libsbml.SpeciesReference]:
+    """The reaction's reactant and product references, typed (the all-elements list may hand
+    back bare SBase objects once tellurium's own libsbml is loaded)."""
+    return [rxn.getReactant(i) for i in range(rxn.getNumReactants())] + [
+        rxn.getProduct(i) for i in range(rxn.getNumProducts())
+    ]
 
 
 def _math_names(ast: libsbml.ASTNode | None) -> set[str]:
@@ -492,9 +565,14 @@ def _math_uses(ast: libsbml.ASTNode | None, sid: str) -> bool:
 def load_model(path: str | os.PathLike, *, validate: bool = True) -> Model:
     """Load a model file, choosing SBML or Antimony by suffix (``.xml``/``.sbml`` vs
     ``.ant``/``.antimony``/``.txt``); an unknown suffix is decided by the content
-    (XML starts with ``<``). Used by the command line."""
+    (XML starts with ``<``); ``.omex`` (or any zip) is a COMBINE archive (:meth:`Model.from_omex`).
+    Used by the command line."""
+    import zipfile
+
+    if Path(path).suffix.lower() == ".omex" or (Path(path).is_file() and zipfile.is_zipfile(path)):
+        return Model.from_omex(path, validate=validate)
     text, source = _read_file(path)
     suffix = Path(path).suffix.lower()
     if suffix in _SBML_SUFFIXES or (suffix not in _ANTIMONY_SUFFIXES and text.lstrip().startswith("<")):
-        return Model.from_sbml(text, validate=validate, source=source)
+        return Model._load_sbml(text, validate=validate, source=source, path=Path(path))
     return Model.from_antimony(text, validate=validate, source=source)
