@@ -2,14 +2,15 @@
 
     python analysis/lifetime_learning.py --out runs/lifetime [--quick] [--seed 0]
         [--tasks bandit2,bandit5,cartpole-reversal] [--from-run TASK=RUN_DIR ...]
-        [--lifetimes 1000] [--generations N] [--workers N] [--frozenlake]
+        [--lifetimes N] [--policy-lifetimes 300] [--generations N] [--workers N] [--frozenlake]
 
 For each lifetime task: evolve with the task's preset (``epl-sysbio evolve
 --preset TASK``; ``--generations`` overrides its horizon) or take an existing
 run directory (``--from-run``), then evaluate the champion, its three
 ablations (feedback off, feedback shuffled, state reset before every step) and
 the reference policies on ``--lifetimes`` held-out lifetimes whose seeds
-evolution never used. Learning speed per generation comes from the run's
+evolution never used (a run's own closing report, written when its evolution
+ends, is taken as it is when ``--lifetimes`` is not given). Learning speed per generation comes from the run's
 logbook: the per-generation reduction of the best learner's trials to
 criterion from the first generation that reached it.
 
@@ -152,7 +153,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated lifetime tasks")
     parser.add_argument("--from-run", action="append", default=[], metavar="TASK=RUN_DIR",
                         help="take this run directory instead of evolving TASK")
-    parser.add_argument("--lifetimes", type=int, default=1000, help="held-out lifetimes per agent (default 1000)")
+    parser.add_argument("--lifetimes", type=int,
+                        help="held-out lifetimes per agent (default: a run's own closing report for --held-out-seed "
+                             "whatever its lifetimes, else 1000)")
+    parser.add_argument("--policy-lifetimes", type=int, default=300,
+                        help="held-out lifetimes of the bandit champions' play statistics (default 300)")
     parser.add_argument("--held-out-seed", type=int, default=DEFAULT_HELD_OUT_SEED,
                         help="seed of the held-out lifetimes (seeds evolution used are skipped)")
     parser.add_argument("--generations", type=int, help="override the presets' generations")
@@ -176,7 +181,7 @@ def _evolve(name: str, config, out: Path) -> Path:
 
 def _task_config(name: str, args: argparse.Namespace):
     changes = {"run": {"seed": args.seed, "workers": args.workers, "progress": False}}
-    changes["task"] = {"held_out_lifetimes": args.lifetimes}
+    changes["task"] = {"held_out_lifetimes": args.lifetimes or 1000}
     if args.quick:
         changes["neat"] = {"population_size": QUICK["population"]}
         changes["run"]["generations"] = QUICK["generations"]
@@ -220,24 +225,29 @@ def main(argv: list[str] | None = None) -> dict:
     t0 = time.perf_counter()
     runs = dict(item.split("=", 1) for item in args.from_run)
     lifetimes = QUICK["lifetimes"] if args.quick else args.lifetimes
+    counts = {}
     rows, headline = [], {}
     for name in [t for t in args.tasks.split(",") if t]:
         key = name.replace("-", "_")
         run_dir = Path(runs[name]) if name in runs else _evolve(name, _task_config(name, args), args.out / name)
         champion = load_champion(run_dir)
         summary = json.loads((run_dir / "summary.json").read_text())
-        if (summary.get("held_out_lifetimes"), summary.get("held_out_seed")) == (lifetimes, args.held_out_seed) \
-                and (run_dir / "ablations.csv").exists():  # the run's own closing report is this one
+        own = summary.get("held_out_seed") == args.held_out_seed and (run_dir / "ablations.csv").exists() \
+            and lifetimes in (None, summary.get("held_out_lifetimes"))
+        if own:  # the run's own closing report is this one
             figures, table_csv = summary, run_dir / "ablations.csv"
-            print(f"[lifetime_learning] {name}: the run's report on {lifetimes} held-out lifetimes", flush=True)
+            print(f"[lifetime_learning] {name}: the run's report on {summary['held_out_lifetimes']} held-out "
+                  "lifetimes", flush=True)
         else:
             report_dir = args.out / name / "report"
-            print(f"[lifetime_learning] {name}: champion of generation {champion.generation}, {lifetimes} held-out "
-                  "lifetimes x 4 ablations + references", flush=True)
+            print(f"[lifetime_learning] {name}: champion of generation {champion.generation}, {lifetimes or 1000} "
+                  "held-out lifetimes x 4 ablations + references", flush=True)
             with ProcessExecutor(workers=args.workers) as pool:
-                figures = write_lifetime_report(champion, executor=pool, lifetimes=lifetimes,
+                figures = write_lifetime_report(champion, executor=pool, lifetimes=lifetimes or 1000,
                                                 seed=args.held_out_seed, out=report_dir)
             table_csv = report_dir / "ablations.csv"
+        counts[name] = figures["held_out_lifetimes"]
+        headline[f"{key}_held_out_lifetimes"] = counts[name]
         headline[f"{key}_order_dependence"] = figures.get("order_dependence")
         for line in table_csv.read_text().splitlines()[1:]:
             agent, kind, n, mean, sem, speed, reached, stopped = line.split(",")
@@ -261,7 +271,7 @@ def main(argv: list[str] | None = None) -> dict:
             headline[f"{key}_reset_reward"] = figures["held_out_reset_score"]
             headline[f"{key}_thompson_reward"] = figures["held_out_thompson_score"]
             headline[f"{key}_learning_speed_pulls"] = figures["held_out_none_learning_speed"]
-            policy = _bandit_policy(champion, min(lifetimes, 300), args.held_out_seed)
+            policy = _bandit_policy(champion, min(counts[name], args.policy_lifetimes), args.held_out_seed)
             headline.update({f"{key}_{k}": v for k, v in policy.items()})
         if name == "bandit5":
             headline["bandit5_gittins_reward"] = figures["held_out_gittins_score"]
@@ -287,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict:
     table += [f"| {r[0]} | {r[1]} | {r[3]} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.1f} | {100 * r[7]:.1f} % |"
               for r in rows]
     (args.out / "lifetime_learning.md").write_text("\n".join(table) + "\n")
-    headline.update(held_out_lifetimes=lifetimes, seed=args.seed, wall_s=time.perf_counter() - t0)
+    headline.update(held_out_lifetimes=min(counts.values(), default=None), seed=args.seed, wall_s=time.perf_counter() - t0)
     print(json.dumps(headline))
     return headline
 

@@ -27,3 +27,11 @@ def test_script_quick_run(tmp_path) -> None:
     assert {r["task"] for r in rows} == {"bandit2"} and all(int(r["lifetimes"]) == 10 for r in rows)
     assert "| bandit2 | champion |" in (tmp_path / "lifetime_learning.md").read_text()
     assert (tmp_path / "bandit2" / "plots" / "learning_curves.png").stat().st_size > 0
+    # --from-run without --lifetimes takes the run's own closing report as it is (no re-evaluation)
+    again = subprocess.run([sys.executable, str(script), "--tasks", "bandit2", "--workers", "1",
+                            "--from-run", f"bandit2={tmp_path / 'bandit2'}", "--out", str(tmp_path / "again")],
+                           capture_output=True, text=True, check=True, timeout=900)
+    assert "the run's report on 10 held-out lifetimes" in again.stdout
+    reused = json.loads(again.stdout.strip().splitlines()[-1])
+    assert reused["bandit2_held_out_lifetimes"] == 10 and reused["bandit2_reward"] == headline["bandit2_reward"]
+    assert not (tmp_path / "again" / "bandit2").exists()
