@@ -18,6 +18,7 @@ def test_script_quick_run(tmp_path) -> None:
                            "--out", str(tmp_path)], capture_output=True, text=True, check=True, timeout=900)
     headline = json.loads(proc.stdout.strip().splitlines()[-1])
     for key in ("bandit2_reward", "bandit2_shuffled_reward", "bandit2_feedback_off_reward", "bandit2_reset_reward",
+                "bandit2_mean_learning_speed_reduction_pct_per_gen", "bandit2_held_out_lifetimes",
                 "bandit2_thompson_reward", "bandit2_order_dependence", "bandit2_policy_ends_on_best_arm",
                 "learning_speed_reduction_pct_per_gen"):
         assert key in headline
