@@ -9,10 +9,12 @@ For each lifetime task: evolve with the task's preset (``epl-sysbio evolve
 run directory (``--from-run``), then evaluate the champion, its three
 ablations (feedback off, feedback shuffled, state reset before every step) and
 the reference policies on ``--lifetimes`` held-out lifetimes whose seeds
-evolution never used (a run's own closing report, written when its evolution
-ends, is taken as it is when ``--lifetimes`` is not given). Learning speed per generation comes from the run's
-logbook: the per-generation reduction of the best learner's trials to
-criterion from the first generation that reached it.
+evolution never used (a run's own closing report, written when its
+evolution ends, is taken as it is when ``--lifetimes`` is not given).
+Learning speed per generation comes from the run's logbook: the
+per-generation reduction of the best learner's trials to criterion from the
+first generation that reached it, and the least-squares reduction of the
+population's mean learning speed.
 
 With ``--survey N`` also evaluates N random CPPN genomes (NEAT's minimal
 genomes, as in a first generation) on bandit2 under each encoding variant of
@@ -141,7 +143,8 @@ def _bandit_policy(champion, n: int, seed: int) -> dict:
         returns += len(runs) > len(set(runs))
         best_at_end += p[arms[-1]] == p.max()
     counts = np.bincount(first, minlength=task.k)
-    return {"policy_first_arm_fraction": (counts / n).tolist(), "policy_switches_per_lifetime": float(np.mean(switches)),
+    return {"policy_first_arm_fraction": (counts / n).tolist(),
+            "policy_switches_per_lifetime": float(np.mean(switches)),
             "policy_lifetimes_returning_to_a_left_arm": returns / n, "policy_ends_on_best_arm": best_at_end / n}
 
 
@@ -301,11 +304,10 @@ def main(argv: list[str] | None = None) -> dict:
             headline["bandit5_gittins_reward"] = figures["held_out_gittins_score"]
         if name == "bandit2":
             headline["bandit2_bayes_optimal_reward"] = figures["held_out_bayes_optimal_score"]
+    first = ("bandit2", "bandit5", "cartpole_reversal")  # the first task whose best learner reached the criterion
     headline["learning_speed_reduction_pct_per_gen"] = next(
-        (headline[k] for k in ("bandit2_learning_speed_reduction_pct_per_gen",
-                               "bandit5_learning_speed_reduction_pct_per_gen",
-                               "cartpole_reversal_learning_speed_reduction_pct_per_gen") if headline.get(k) is not None),
-        None)
+        (headline[f"{k}_learning_speed_reduction_pct_per_gen"] for k in first
+         if headline.get(f"{k}_learning_speed_reduction_pct_per_gen") is not None), None)
     if args.frozenlake:
         headline.update(_frozenlake(args))
     if args.survey:
@@ -321,7 +323,8 @@ def main(argv: list[str] | None = None) -> dict:
     table += [f"| {r[0]} | {r[1]} | {r[3]} | {r[4]:.2f} | {r[5]:.2f} | {r[6]:.1f} | {100 * r[7]:.1f} % |"
               for r in rows]
     (args.out / "lifetime_learning.md").write_text("\n".join(table) + "\n")
-    headline.update(held_out_lifetimes=min(counts.values(), default=None), seed=args.seed, wall_s=time.perf_counter() - t0)
+    headline.update(held_out_lifetimes=min(counts.values(), default=None), seed=args.seed,
+                    wall_s=time.perf_counter() - t0)
     print(json.dumps(headline))
     return headline
 
