@@ -6,13 +6,14 @@ Run at an integration tolerance of 1e-5 (the preset's default is 1e-4): at 1e-4 
 generation, whose two outputs answer almost alike at every step, see their actions part at a tie closer
 than the engines' integration error (94 of 100 identical); at 1e-5 none does, and what is left is where
 libRoadRunner fails (CVODE's work cap, NLEQ2 looping for ever). The whole generation is
-`benchmarks/epl_step.py --rtol 1e-5` (its ``fitness_identical_fraction``); here a sample of 20 genomes
-keeps the suite fast.
+`benchmarks/epl_step.py --rtol 1e-5` (its ``fitness_identical_fraction``), or this test with
+``EPL_AGREEMENT_GENOMES=100``; by default a sample of 20 genomes keeps the suite fast.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numpy as np
 
@@ -39,7 +40,8 @@ def _run(network, config, seed: int, backend: str, conn) -> None:
     conn.send((report, activities))
 
 
-SAMPLE = 20  # genomes: 13 express networks; 6 run to the end on both engines, the others stop on one or both
+# 20 genomes: 13 express networks; 6 run to the end on both engines, the others stop on one or both
+SAMPLE = int(os.environ.get("EPL_AGREEMENT_GENOMES", "20"))
 
 
 def run(network, config, seed: int, backend: str, timeout: float = 30.0):
@@ -107,5 +109,5 @@ def test_paper_generation_zero_gets_the_same_fitness_on_both_engines():
     near_ties = [e for e in explained if "near tie" in e]
     print(f"identical fitness for {same} of {len(population)} individuals ({both_ran} ran on both)\n{report}")
     assert not unexplained, report
-    assert both_ran >= 5, f"only {both_ran} evaluations ran to the end on both engines\n{report}"
+    assert both_ran >= 0.3 * SAMPLE, f"only {both_ran} evaluations ran to the end on both engines\n{report}"
     assert not near_ties, report
