@@ -109,5 +109,5 @@ def test_paper_generation_zero_gets_the_same_fitness_on_both_engines():
     near_ties = [e for e in explained if "near tie" in e]
     print(f"identical fitness for {same} of {len(population)} individuals ({both_ran} ran on both)\n{report}")
     assert not unexplained, report
-    assert both_ran >= 0.3 * SAMPLE, f"only {both_ran} evaluations ran to the end on both engines\n{report}"
+    assert both_ran >= 5, f"only {both_ran} evaluations ran to the end on both engines\n{report}"
     assert not near_ties, report
