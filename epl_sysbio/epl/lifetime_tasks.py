@@ -84,7 +84,7 @@ SOLVED_RETURN = 475.0
 
 
 def trials_to_criterion(correct: np.ndarray) -> int | None:
-    """First pull count ``t`` (1-based) with at least 8 correct pulls among pulls ``t-9 .. t``; None if never."""
+    """First pull count ``t`` (1-based) with at least 8 correct pulls among pulls ``t-9`` to ``t``; None if never."""
     c = np.cumsum(np.asarray(correct, dtype=int))
     if len(c) < CRITERION_WINDOW:
         return None
