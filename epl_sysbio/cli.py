@@ -1,7 +1,10 @@
 """The ``epl-sysbio`` command.
 
 Exit codes: 0 ok; 1 the model is invalid, or the steady state did not converge
-or is not stable; 2 bad input (unreadable model, unknown id, bad value).
+or is not stable, or the ``--timeout`` budget ran out; 2 bad input (unreadable
+model, unknown id, bad value, a model that crashes a native library); 130
+interrupted. Model commands run in a child process with a budget, and no
+failure prints a traceback (:mod:`epl_sysbio.cli_guard`).
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ import json
 import sys
 from pathlib import Path
 
-from epl_sysbio.errors import EplSysbioError, InvalidValueError
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from epl_sysbio.cli_guard import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_model_arguments,
+    guarded_main,
+    model_options,
+    run_model_command,
+)
+from epl_sysbio.errors import InvalidValueError
 
 _DEFAULT_DEMO_MODEL = Path(__file__).resolve().parent.parent / "sbml_models" / "phosphorylation_cycle_neuron.ant"
 
@@ -33,7 +42,7 @@ def _parse_assignment(text: str) -> tuple[str, float]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
-    model = load_model(args.model, validate=False)
+    model = load_model(args.model, validate=False, **model_options(args))
     report = model.validate(units=args.units)
     print(f"{args.model}: {report}")
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -42,10 +51,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
-    model = load_model(args.model)
+    from epl_sysbio.files import atomic_write_text
+
+    model = load_model(args.model, **model_options(args))
     text = model.to_sbml() if args.to == "sbml" else model.to_antimony()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        atomic_write_text(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -57,7 +68,7 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     from epl_sysbio.simulate import Engine
 
     assignments = dict(_parse_assignment(a) for a in args.set or [])
-    engine = Engine(load_model(args.model))
+    engine = Engine(load_model(args.model, **model_options(args)))
     result = engine.steady_state(assignments)
     if args.format == "json":
         print(json.dumps(result.to_dict(), allow_nan=False))
@@ -85,7 +96,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
     scans = [parse_scan(s) for s in args.scan or []]
-    report, _ = analyze_model(load_model(args.model), scans=scans, seed=args.seed)
+    report, _ = analyze_model(load_model(args.model, **model_options(args)), scans=scans, seed=args.seed)
     if args.report:
         print(f"wrote {write_report(report, Path(args.report))}", file=sys.stderr)
     for note in report.notes:
@@ -97,7 +108,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from epl_sysbio.demo import run_demo
 
-    summary = run_demo(Path(args.model), Path(args.out))
+    summary = run_demo(Path(args.model), Path(args.out), **model_options(args))
     print(json.dumps(summary))
     return EXIT_OK
 
@@ -156,12 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="libsbml consistency checks of an SBML or Antimony model")
     p.add_argument("model", help="model file (.xml/.sbml SBML, .ant/.antimony/.txt Antimony)")
     p.add_argument("--units", action="store_true", help="also check unit consistency")
+    add_model_arguments(p, "validate")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("convert", help="convert a model to SBML L3V2 or Antimony")
     p.add_argument("model")
     p.add_argument("--to", choices=["sbml", "antimony"], required=True)
     p.add_argument("-o", "--output", help="write here instead of standard output")
+    add_model_arguments(p, "convert")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("steady", help="steady state of a model (exit 1 unless stable)")
@@ -169,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="ID=VALUE",
                    help="set a parameter, species amount, [species] concentration or compartment first")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_model_arguments(p, "steady")
     p.set_defaults(func=_cmd_steady)
 
     p = sub.add_parser("analyze", help="steady-state analysis: stability, control coefficients, scans (exit 1 unless stable)")
@@ -176,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scan", action="append", metavar="ID=LO:HI:N", help="1-D continuation scan (up and down)")
     p.add_argument("--report", metavar="DIR", help="write report.md and PNGs here")
     p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
+    add_model_arguments(p, "analyze")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("xor", help="NEAT on the XOR benchmark with the generation loop (exit 1 unless solved)")
@@ -201,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model")
     p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))
     p.add_argument("--out", default="runs/demo")
+    add_model_arguments(p, "demo")
     p.set_defaults(func=_cmd_demo)
     return parser
 
@@ -208,11 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except EplSysbioError as exc:
-        print(f"epl-sysbio {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if hasattr(args, "timeout"):  # a model command: isolated, with a budget
+        return guarded_main(args.command, lambda: run_model_command(args.func, args))
+    return guarded_main(args.command, lambda: args.func(args))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,11 @@ __all__ = [
     "SteadyStateError",
     "ConfigError",
     "CheckpointError",
+    "ModelLimitError",
+    "FileAccessError",
+    "TimeLimitError",
+    "NativeCrashError",
+    "RunLockedError",
     "invalid_parameter_message",
     "format_ids",
     "checked_number",
@@ -72,6 +77,26 @@ class CheckpointError(EplSysbioError, ValueError):
     """A checkpoint is missing, truncated, tampered with or from another run."""
 
 
+class ModelLimitError(ModelLoadError):
+    """A model exceeds a load limit (size, nesting depth, element count) checked before parsing."""
+
+
+class FileAccessError(EplSysbioError, OSError):
+    """A file the user named cannot be read or written (permissions, a directory, a full disk, ...)."""
+
+
+class TimeLimitError(EplSysbioError, TimeoutError):
+    """An isolated computation ran past its wall-clock budget and was killed."""
+
+
+class NativeCrashError(EplSysbioError, RuntimeError):
+    """Native code (libsbml, libRoadRunner) crashed the process an isolated computation ran in."""
+
+
+class RunLockedError(EplSysbioError, RuntimeError):
+    """A run directory is in use by another live process (its lock file names the owner)."""
+
+
 def format_ids(ids: Iterable[str], limit: int = 20) -> str:
     """Sorted, quoted, comma-separated ids, truncated after ``limit``."""
     ids = sorted({str(i) for i in ids})
@@ -95,6 +120,10 @@ def checked_number(model: str, sid: str, value: object, *, nonnegative: bool) ->
 
     ``nonnegative`` is for amounts, concentrations and sizes.
     """
+    # float() would take "1" and True: a value must already be a number.
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ == "bool_":
+        raise InvalidValueError(f"Model {model!r}: value for {sid!r} must be a number. Got {value!r} "
+                                f"({type(value).__name__}) instead.")
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):

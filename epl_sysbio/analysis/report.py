@@ -25,7 +25,8 @@ from epl_sysbio.analysis.multistart import MultiStartResult, find_steady_states
 from epl_sysbio.analysis.scan import ScanResult, scan_1d
 from epl_sysbio.analysis.speed_potential import SpeedPotentialResult, speed_potential_steady_state
 from epl_sysbio.analysis.stability import StabilityReport, stability
-from epl_sysbio.errors import EplSysbioError, format_ids
+from epl_sysbio.errors import EplSysbioError, FileAccessError, format_ids
+from epl_sysbio.files import atomic_write_text, describe_os_error, save_figure
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateResult
 
@@ -216,7 +217,11 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(f"Cannot create the report directory {str(out)!r}: {describe_os_error(exc)}. "
+                              "Choose another --report.") from None
     lines = [f"# Steady-state analysis of `{report.model}`", "", "| | |", "|---|---|"]
     s = report.steady_state
     lines += [
@@ -261,9 +266,7 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
         name = f"scan_{scan.parameter_id}.png"
         _plot_scan(plt, scan, out / name)
         lines += [f"## Scan of `{scan.parameter_id}`", "", f"{scan.summary()}", "", f"![scan]({name})", ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return atomic_write_text(out / "report.md", "\n".join(lines), what="report")
 
 
 def _plot_scan(plt, scan: ScanResult, path: Path) -> None:
@@ -292,6 +295,8 @@ def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        plt.close(fig)
 

@@ -15,35 +15,19 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from epl_sysbio.errors import CheckpointError
+from epl_sysbio.files import atomic_write
 
 __all__ = ["atomic_write", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints"]
 
 FORMAT = "epl_sysbio.evolve.checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^gen-(\d{6})\.json$")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _checksum(document: dict[str, Any]) -> str:

@@ -19,12 +19,22 @@ concentrations (amount / compartment volume) and the rate-rule variables,
 libRoadRunner's own NLEQ2 residual is in amounts, so in the 1e-12 to 1e-16 L
 compartments of real neuron models it reports success at wrong, even
 negative, states; the engine re-checks every answer.
+
+Native code that can crash or hang: NLEQ2 loops for ever once a rate is
+infinite, so Newton is never started from a state whose rates are not finite;
+for everything else, ``Engine(..., isolation=Isolation(timeout=...))`` runs
+each solve, relaxation and time course in a forked child process whose crash
+or hang becomes a result with a status (:mod:`epl_sysbio.isolation`).
+SUNDIALS (CVODE) prints its warnings to stdout by default; they are sent to
+stderr (``SUNLOGGER_WARNING_FILENAME``, unless the caller set it), so a
+library call never writes to stdout.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -33,11 +43,15 @@ import roadrunner
 from epl_sysbio.errors import (
     InvalidValueError,
     ModelLoadError,
+    NativeCrashError,
     SteadyStateError,
+    TimeLimitError,
     UnknownIdError,
+    check_parameter,
     checked_number,
     format_ids,
 )
+from epl_sysbio.isolation import Isolation, run_isolated
 from epl_sysbio.model import Model
 from epl_sysbio.simulate.numerics import classify_eigenvalues, finite_difference_jacobian, range_and_null_space
 from epl_sysbio.simulate.results import (
@@ -52,6 +66,11 @@ from epl_sysbio.simulate.results import (
 __all__ = ["Engine"]
 
 roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
+# SUNDIALS reads this when an integrator is created: its warnings go to stderr, never stdout.
+os.environ.setdefault("SUNLOGGER_WARNING_FILENAME", "stderr")
+
+#: Most points one time course may hold (about 8 GB per 1000 selections beyond it).
+MAX_POINTS = 1_000_000
 
 
 def _conc_id(sid: str) -> str | None:
@@ -75,6 +94,16 @@ class Engine:
         Compile the model without its events, so that steady states of the
         event-free ODE can be solved (what COPASI reports for such models).
         By default a model with events gets the status ``unsupported``.
+    isolation : Isolation, optional
+        Run :meth:`steady_state`, :meth:`relax` and :meth:`time_course` (and
+        so each sample of :meth:`steady_state_batch`) in a forked child process
+        with ``isolation.timeout`` seconds of wall-clock budget; the engine then
+        takes over the child's final state. A crash or a hang of the native
+        solvers becomes a ``not_converged`` result (``relax``: ``failed``)
+        whose message says what happened; :meth:`time_course` raises
+        :class:`~epl_sysbio.errors.TimeLimitError` or
+        :class:`~epl_sysbio.errors.NativeCrashError`. Costs a fork per call
+        (about 20-30 ms; ``benchmarks/isolation.py``). Needs ``fork`` (Linux, macOS).
     """
 
     def __init__(
@@ -84,11 +113,17 @@ class Engine:
         options: SteadyStateOptions | None = None,
         conserved_moiety_analysis: bool = True,
         ignore_events: bool = False,
+        isolation: Isolation | None = None,
     ) -> None:
         if isinstance(model, str):
             model = Model.from_sbml(model, source="<engine sbml>")
         if not isinstance(model, Model):
             raise ModelLoadError(f"Engine expects a Model or SBML text, got {type(model).__name__}.")
+        check_parameter("Engine", "options", options is None or isinstance(options, SteadyStateOptions),
+                        "a SteadyStateOptions or None", options)
+        check_parameter("Engine", "isolation", isolation is None or isinstance(isolation, Isolation),
+                        "an Isolation or None", isolation)
+        self.isolation = isolation
         self.options = options or SteadyStateOptions()
         self.notes: list[str] = []
         self._twin: Engine | None = None
@@ -99,6 +134,7 @@ class Engine:
             while model.sbml_model.getNumEvents():
                 model.sbml_model.removeEvent(0)
         self.model = model
+        _refuse_bad_sizes(model)
         sbml = model.sbml_model
         # libRoadRunner 2.10 segfaults in getRatesOfChange() under moiety analysis when a model
         # has reactions but no floating species; there is nothing to reduce then anyway.
@@ -137,6 +173,39 @@ class Engine:
                 except RuntimeError:
                     pass
             raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
+
+    # ---------------------------------------------------------------- isolation
+    def _isolated(self, method: str, *args, **kwargs):
+        """``self.<method>(*args, **kwargs)`` in a forked child under :attr:`isolation`; adopt its final state."""
+        def call():
+            self.isolation = None  # in the child: compute directly
+            return getattr(self, method)(*args, **kwargs), self._export_state()
+
+        value, state = run_isolated(call, timeout=self.isolation.timeout,
+                                    label=f"Engine({self.model_id!r}).{method}")
+        self._import_state(state)
+        return value
+
+    def _settable_ids(self) -> list[str]:
+        return [p for p in self.parameter_ids + self.compartment_ids + self.boundary_ids if p not in self._fixed]
+
+    def _export_state(self) -> dict:
+        """Everything a call may change: values by id, species amounts, rate-rule variables, time."""
+        return {"values": {p: float(self._rr.getValue(p)) for p in self._settable_ids()},
+                "snapshot": self._snapshot(), "time": float(self._m.getTime())}
+
+    def _import_state(self, state: dict) -> None:
+        for sid, v in state["values"].items():
+            if self._rr.getValue(sid) != v:
+                self._rr.setValue(sid, v)
+        self._restore(state["snapshot"])
+        self._m.setTime(state["time"])
+
+    def _mapping(self, values: object, what: str) -> Mapping:
+        if not isinstance(values, Mapping):
+            raise InvalidValueError(f"Model {self.model_id!r}: {what} takes a mapping of id -> number, e.g. "
+                                    f"{{'S': 1.0}}. Got {values!r} ({type(values).__name__}) instead.")
+        return values
 
     # ---------------------------------------------------------------- structure
     def _index_model(self) -> None:
@@ -321,14 +390,14 @@ class Engine:
 
     def set_amounts(self, amounts: Mapping[str, float]) -> None:
         """Set floating species amounts by id; conserved totals change accordingly."""
-        self._set_species(amounts, add=False)
+        self._set_species(self._mapping(amounts, "set_amounts"), add=False)
 
     def inject(self, amounts: Mapping[str, float]) -> None:
         """Add amounts to floating species by id; conserved totals change by exactly the added amounts.
 
         The resulting amounts must stay >= 0.
         """
-        self._set_species(amounts, add=True)
+        self._set_species(self._mapping(amounts, "inject"), add=True)
 
     def _set_species(self, amounts: Mapping[str, float], *, add: bool) -> None:
         bad = [s for s in amounts if s not in self._float_index]
@@ -359,7 +428,7 @@ class Engine:
         """Set values by id: ``"S"`` species amount, ``"[S]"`` species concentration,
         parameters, compartment volumes, boundary species. Everything is checked
         before anything changes."""
-        self._require(values)
+        self._require(self._mapping(values, "set_values"))
         amounts: dict[str, float] = {}
         others: list[tuple[str, float]] = []
         vols = None
@@ -367,6 +436,9 @@ class Engine:
             base = _conc_id(sid) or sid
             species_like = base in self._float_index or base in self.boundary_ids or base in self.compartment_ids
             v = checked_number(self.model_id, sid, value, nonnegative=species_like)
+            if base in self.compartment_ids and v == 0:
+                raise InvalidValueError(f"Model {self.model_id!r}: compartment {base!r} must have a size > 0 "
+                                        "(concentrations divide by it). Got 0.0 instead.")
             if base in self._float_index:
                 if _conc_id(sid):
                     vols = self._m.getCompartmentVolumes() if vols is None else vols
@@ -411,6 +483,11 @@ class Engine:
         Returns an array of shape (points, 1 + len(selections)), time first.
         The state is left at the end point.
         """
+        if self.isolation is not None:
+            return self._isolated("time_course", t_end, points, selections)
+        check_parameter("time_course", "t_end", _finite_positive(t_end), "a finite float > 0", t_end)
+        check_parameter("time_course", "points", _is_int(points) and 2 <= points <= MAX_POINTS,
+                        f"an int in [2, {MAX_POINTS:,}]", points)
         sel = list(selections) if selections is not None else [f"[{s}]" for s in self.floating_ids] + list(self.rate_rule_ids)
         self._require([s for s in sel if s != "time"])
         t0 = self._rr.model.getTime()
@@ -436,7 +513,21 @@ class Engine:
         is False (time-dependent models continue their clock; ``t_max`` then
         counts from the current time).
         """
+        if self.isolation is not None:
+            kwargs = dict(t_max=t_max, atol=atol, rtol=rtol, first_step=first_step,
+                          points_per_chunk=points_per_chunk, restart_time=restart_time)
+            try:
+                return self._isolated("relax", selections, **kwargs)
+            except (TimeLimitError, NativeCrashError) as exc:
+                return RelaxResult("failed", float(self._m.getTime()), self.residual(), np.zeros((0, 1 + len(selections))),
+                                   tuple(selections), str(exc))
         opts = self.options
+        for name, value in (("t_max", t_max), ("atol", atol), ("rtol", rtol)):
+            check_parameter("relax", name, value is None or _finite_positive(value), "a finite float > 0 or None",
+                            value)
+        check_parameter("relax", "first_step", _finite_positive(first_step), "a finite float > 0", first_step)
+        check_parameter("relax", "points_per_chunk", _is_int(points_per_chunk) and 2 <= points_per_chunk <= MAX_POINTS,
+                        f"an int in [2, {MAX_POINTS:,}]", points_per_chunk)
         t_max = opts.relax_t_max if t_max is None else float(t_max)
         atol = opts.atol if atol is None else float(atol)
         rtol = opts.rtol if rtol is None else float(rtol)
@@ -461,7 +552,13 @@ class Engine:
                                    f"residual {residual:.3g} still above tolerance at t = {t:g}")
             t_next = min(t + step, t_max)
             try:
-                chunk = np.asarray(rr.simulate(t, t_next, points_per_chunk, sel))
+                if selections:
+                    chunk = np.asarray(rr.simulate(t, t_next, points_per_chunk, sel))
+                else:
+                    # No trace wanted: oneStep integrates to the same end point as simulate() without
+                    # the ~120 bytes libRoadRunner's simulate() leaks per call (measured, 2.10).
+                    rr.oneStep(t, t_next - t)
+                    chunk = np.array([[t_next]])
             except RuntimeError as exc:
                 return RelaxResult("failed", t, residual, _stack(chunks, len(sel)), tuple(selections), f"integrator: {exc}")
             chunks.append(chunk if not chunks else chunk[1:])
@@ -470,7 +567,13 @@ class Engine:
 
     # ---------------------------------------------------------------- steady state
     def _newton(self) -> str | None:
-        """libRoadRunner's NLEQ2 from the current state; None on success, else the reason."""
+        """libRoadRunner's NLEQ2 from the current state; None on success, else the reason.
+
+        Never started where a rate is not finite: NLEQ2 then loops for ever in its
+        linear algebra (``deccon``), out of reach of Ctrl-C (receptor_synapse with kon = 1e308).
+        """
+        if not np.all(np.isfinite(self._rr.getRatesOfChange())):
+            return "not started: the rates of change are not finite here (an overflow)"
         try:
             self._rr.steadyState()
         except RuntimeError as exc:
@@ -651,6 +754,20 @@ class Engine:
         opts = options or self.options
         if start not in ("current", "reset"):
             raise InvalidValueError(f"start must be 'current' or 'reset'. Got {start!r} instead.")
+        check_parameter("steady_state", "options", isinstance(opts, SteadyStateOptions), "a SteadyStateOptions",
+                        options)
+        if values is not None:
+            self._require(self._mapping(values, "steady_state"))
+        if self.isolation is not None:
+            try:
+                return self._isolated("steady_state", values, start=start, options=options, throw=throw)
+            except (TimeLimitError, NativeCrashError) as exc:
+                # The solve never ran here: do what it was asked to do first, and report the failure.
+                if start == "reset":
+                    self.reset()
+                if values:
+                    self.set_values(values)
+                return self._finish(self._result(Status.NOT_CONVERGED, Method.NONE, 0, start, opts, str(exc)), throw)
         if start == "reset":
             self.reset()
         if values:
@@ -676,7 +793,9 @@ class Engine:
             for attempt, t in enumerate(opts.presimulation_times, start=2):
                 self._restore(origin)
                 try:
-                    self._rr.simulate(0.0, t, 2)
+                    # oneStep ends where simulate(0, t, 2) ends (bit for bit, measured), without
+                    # simulate()'s leak of ~120 bytes per call in libRoadRunner 2.10.
+                    self._rr.oneStep(0.0, t)
                 except RuntimeError as exc:
                     reasons.append(f"presimulation to {t:g}: integrator: {exc}")
                     break
@@ -691,7 +810,7 @@ class Engine:
         if self.time_dependent:
             # Follow the forcing past its switching times before judging convergence.
             try:
-                self._rr.simulate(0.0, opts.presimulation_times[-1], 2)
+                self._rr.oneStep(0.0, opts.presimulation_times[-1])
             except RuntimeError as exc:
                 reasons.append(f"presimulation: integrator: {exc}")
         relaxed = self.relax(t_max=opts.relax_t_max, atol=opts.atol * 1e3, rtol=opts.rtol * 1e3,
@@ -831,3 +950,29 @@ class Engine:
 
 def _stack(chunks: list[np.ndarray], width: int) -> np.ndarray:
     return np.vstack(chunks) if chunks else np.zeros((0, width))
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _finite_positive(x: object) -> bool:
+    return (isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+            and math.isfinite(x) and x > 0)
+
+
+def _refuse_bad_sizes(model: Model) -> None:
+    """Compartment sizes must be finite and > 0: concentrations divide by them, and a negative size
+    makes CVODE's absolute tolerance negative (an illegal input it reports as a bare RuntimeError)."""
+    bad = {}
+    sbml = model.sbml_model
+    for c in sbml.getListOfCompartments():
+        computed = sbml.getInitialAssignmentBySymbol(c.getId()) is not None or sbml.getRule(c.getId()) is not None
+        if computed or not c.isSetSize() or c.getSpatialDimensionsAsDouble() == 0:
+            continue
+        if not (math.isfinite(c.getSize()) and c.getSize() > 0):
+            bad[c.getId()] = c.getSize()
+    if bad:
+        shown = ", ".join(f"{k!r} = {v!r}" for k, v in sorted(bad.items()))
+        raise InvalidValueError(f"Model {model.id!r}: compartment sizes must be finite and > 0; got {shown}. "
+                                "Fix the size in the model (or set it with --set / set_values).")
