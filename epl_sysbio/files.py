@@ -25,7 +25,7 @@ from typing import Any
 
 from epl_sysbio.errors import FileAccessError
 
-__all__ = ["atomic_write", "atomic_write_text", "save_figure", "describe_os_error"]
+__all__ = ["atomic_write", "atomic_write_text", "save_figure", "describe_os_error", "remove_stale_temporaries"]
 
 # The process umask, read once at import (reading it means setting it, which is not thread-safe later).
 _UMASK = os.umask(0o022)
@@ -103,3 +103,19 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig: Any) -> Path:
     buffer = io.BytesIO()
     fig.savefig(buffer, format=savefig.pop("format", path.suffix.lstrip(".") or "png"), **savefig)
     return atomic_write(path, buffer.getvalue(), what="figure")
+
+
+def remove_stale_temporaries(directory: str | os.PathLike) -> int:
+    """Delete the temporary files (``.<name>.<random>.tmp``) that killed writes left below ``directory``.
+
+    Only safe while no one else writes there (a run directory's lock holder).
+    Returns how many were removed.
+    """
+    removed = 0
+    for path in Path(directory).rglob(".*.tmp"):
+        try:
+            path.unlink()
+            removed += 1
+        except OSError:
+            pass
+    return removed

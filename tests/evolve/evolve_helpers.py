@@ -64,3 +64,19 @@ class KillOnSeed:
         if seed == self.seed and multiprocessing.parent_process() is not None:
             os._exit(1)
         return noisy_xor(genome, seed)
+
+
+class HangOnSeed:
+    """Spins in a loop that no signal interrupts (like NLEQ2 in native code) when it evaluates ``seed``."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, genome: Genome, seed: int) -> float:
+        if seed == self.seed and multiprocessing.parent_process() is not None:
+            import signal
+
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # as if stuck in C: no handler runs
+            while True:
+                pass
+        return noisy_xor(genome, seed)

@@ -15,7 +15,7 @@ from epl_sysbio.evolve import (
     evolve,
 )
 
-from evolve_helpers import KillOnSeed, KillWorkerOnce, marker_pid, noisy_xor
+from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, marker_pid, noisy_xor
 
 CONFIG = EvolveConfig().replace(neat={"population_size": 30},
                                 run={"seed": 11, "generations": 4, "progress": False, "plots": False})
@@ -52,7 +52,27 @@ def test_task_that_always_kills_its_worker_gets_worst_fitness(tmp_path):
     assert result.population[victim].fitness.values == (-5.0,)
     assert sum(g.fitness.values[0] == -5.0 for g in result.population) == 1  # innocent tasks were re-run
     rows = (tmp_path / "faults.csv").read_text().splitlines()
-    assert rows[1].startswith(f"0,{victim},") and rows[1].endswith("worker lost")
+    assert rows[1].startswith(f"0,{victim},") and rows[1].endswith(
+        "worker lost: its process died (exit code 1) on each of 2 attempts")
+
+
+def test_a_task_stuck_past_its_time_limit_has_its_worker_killed_and_replaced(tmp_path):
+    """A worker that cannot be interrupted (SIGALRM blocked, as in native code) is killed at the limit;
+    the individual gets the worst fitness with the reason in faults.csv, and the run goes on."""
+    config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 1.0})
+    victim = 4
+    with ProcessExecutor(workers=2, time_limit=1.0) as executor:
+        result = evolve(HangOnSeed(evaluation_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
+        assert len(executor._pool) <= 2 and all(w.process.is_alive() for w in executor._pool)
+    assert len(result.logbook) == 2  # the run went on past the stuck generation
+    rows = (tmp_path / "faults.csv").read_text().splitlines()
+    assert rows == ["generation,index,seed,reason",
+                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 1 s exceeded; its worker was "
+                    "killed and replaced"]
+    serial = evolve(noisy_xor, CONFIG.replace(run={"generations": 1}), executor=SerialExecutor())
+    fitness = [g.fitness.values[0] for g in serial.population]
+    fitness[victim] = -5.0
+    assert [r["best"] for r in result.logbook][:1] == [max(fitness)]
 
 
 def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):
