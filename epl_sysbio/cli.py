@@ -115,8 +115,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_xor(args: argparse.Namespace) -> int:
     from epl_sysbio.evolve import EvolveConfig, evolve, load_config, resume, xor_fitness
+    from epl_sysbio.evolve.config import read_config_text
 
     out = Path(args.out)
+    if args.config:
+        read_config_text(args.config)  # unreadable or not UTF-8: a ConfigError naming the file
     if args.resume:
         result = resume(out, xor_fitness, generations=args.generations)
     else:
@@ -140,8 +143,10 @@ def _cmd_xor(args: argparse.Namespace) -> int:
 def _cmd_evolve(args: argparse.Namespace) -> int:
     from epl_sysbio.epl.config import load_job_config, preset
     from epl_sysbio.epl.job import run_job
+    from epl_sysbio.evolve.config import read_config_text
 
     if args.config:
+        read_config_text(args.config)  # unreadable or not UTF-8: a ConfigError naming the file
         config = load_job_config(args.config, base=preset(args.preset or "default"))
     elif args.preset or not args.resume:
         config = preset(args.preset or "default")
@@ -151,10 +156,22 @@ def _cmd_evolve(args: argparse.Namespace) -> int:
         config = config.replace(run={"generations": args.generations})
     print(f"epl-sysbio evolve: {config.task.name}, population {config.neat.population_size}, "
           f"{config.run.generations} generations -> {args.out}", file=sys.stderr)
-    result = run_job(config, args.out, force=args.force, resume_run=args.resume)
+    try:
+        result = run_job(config, args.out, force=args.force, resume_run=args.resume)
+    except KeyboardInterrupt:
+        print(f"epl-sysbio evolve: stopped; continue with: epl-sysbio evolve {' '.join(_resume_args(args))}",
+              file=sys.stderr)
+        raise
     print(f"results: {result.run_dir}/summary.json, logbook.csv, plots/, best/", file=sys.stderr)
     print(json.dumps({**result.summary, "run_dir": str(result.run_dir)}))
     return EXIT_OK
+
+
+def _resume_args(args: argparse.Namespace) -> list[str]:
+    """The evolve arguments that continue this run."""
+    parts = [args.config] if args.config else []
+    parts += ["--preset", args.preset] if args.preset else []
+    return parts + ["--out", str(args.out), "--resume"]
 
 
 def build_parser() -> argparse.ArgumentParser:

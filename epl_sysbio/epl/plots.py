@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from epl_sysbio.files import save_figure
+
 __all__ = ["plot_fitness_curves", "plot_training_time", "plot_network", "plot_learning_trace", "write_plots",
            "ROLE_COLOURS"]
 
@@ -47,7 +49,7 @@ def plot_fitness_curves(path: Path, records: Sequence[dict], *, title: str = "")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -71,7 +73,7 @@ def plot_training_time(path: Path, generations: Sequence[int], relative: Sequenc
     ax.set_title("Training time to the goal (learning steps)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -131,7 +133,7 @@ def plot_network(path: Path, spec, *, title: str = "") -> None:
     ax.set_title(title or f"{len(spec.nodes)} nodes, "
                  f"{len(spec.reactions) + len(spec.diffusion) + len(spec.hamiltonian)} edges", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -158,7 +160,7 @@ def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequen
                            "(response windows end to end)")
     axes[0, 0].set_title(title or "Output trace of the best learner during learning")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
