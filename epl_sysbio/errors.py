@@ -121,7 +121,7 @@ def checked_number(model: str, sid: str, value: object, *, nonnegative: bool) ->
     ``nonnegative`` is for amounts, concentrations and sizes.
     """
     # float() would take "1" and True: a value must already be a number.
-    if isinstance(value, (str, bytes, bool)) or type(value).__name__ == "bool_":
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ in ("bool_", "bool"):
         raise InvalidValueError(f"Model {model!r}: value for {sid!r} must be a number. Got {value!r} "
                                 f"({type(value).__name__}) instead.")
     try:

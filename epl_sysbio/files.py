@@ -69,6 +69,8 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, what: str = "output fi
     path = Path(path)
     if path.is_dir():
         raise FileAccessError(f"Cannot write {what} {str(path)!r}: it is a directory. Give a file path.")
+    if path.exists() and not path.is_file():
+        return _write_in_place(path, data, what)  # a device or pipe (/dev/null, /dev/stdout): no rename
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -89,6 +91,17 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, what: str = "output fi
                                   "any previous file there is unchanged.") from None
         raise
     _fsync_directory(path.parent)
+    return path
+
+
+def _write_in_place(path: Path, data: bytes, what: str) -> Path:
+    """Write to an existing non-regular file (a device, a FIFO), where renaming would replace the node itself."""
+    try:
+        with open(path, "wb") as f:
+            f.write(data)
+            f.flush()
+    except OSError as exc:
+        raise FileAccessError(f"Cannot write {what} {str(path)!r}: {describe_os_error(exc)}.") from None
     return path
 
 

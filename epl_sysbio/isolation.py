@@ -27,6 +27,7 @@ state explicitly, see ``Engine(isolation=...)``).
 
 from __future__ import annotations
 
+import faulthandler
 import io
 import math
 import multiprocessing
@@ -91,6 +92,7 @@ def _child(conn: Any, parent: int, fn: Callable, args: tuple, kwargs: dict, capt
     _die_with_parent()
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
+    faulthandler.disable()  # a crash here is the caller's to report, in one line, not as a stack dump
     # Native libraries print to fd 1 (SUNDIALS warnings): send it to stderr, keep stdout for results.
     sys.stdout.flush()
     os.dup2(2, 1)

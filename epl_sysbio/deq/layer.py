@@ -18,6 +18,7 @@ from epl_sysbio.deq.gradient import ImplicitGradient
 from epl_sysbio.errors import (
     ConfigError,
     InvalidValueError,
+    ModelLoadError,
     SteadyStateError,
     UnknownIdError,
     UnsupportedModelError,
@@ -162,7 +163,14 @@ class EquilibriumLayer:
     ) -> None:
         if isinstance(model, str):
             model = Model.from_sbml(model, source="<layer sbml>")
+        check_parameter("EquilibriumLayer", "model", isinstance(model, Model), "a Model or SBML text", model,
+                        error=ModelLoadError)
+        check_parameter("EquilibriumLayer", "options", options is None or isinstance(options, LayerOptions),
+                        "a LayerOptions or None", options, error=ConfigError)
         self.options = options or LayerOptions()
+        for name, ids in (("inputs", inputs), ("outputs", outputs), ("params", params)):
+            ok = isinstance(ids, Sequence) and not isinstance(ids, str) and all(isinstance(i, str) for i in ids)
+            check_parameter("EquilibriumLayer", name, ok, "a list of id strings", ids)
         self.input_ids = tuple(inputs)
         self.output_ids = tuple(outputs)
         self.param_ids = tuple(params)
@@ -287,7 +295,11 @@ class EquilibriumLayer:
 
     def set_params(self, values: Sequence[float] | np.ndarray) -> None:
         """Set the trainable parameters (array in ``param_ids`` order)."""
-        values = np.asarray(values, dtype=float).reshape(-1)
+        try:
+            values = np.asarray(values, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"Model {self.model_id!r}: params must be numbers for {list(self.param_ids)} "
+                                    f"({exc}).") from None
         if values.shape != (len(self.param_ids),):
             raise InvalidValueError(
                 f"Model {self.model_id!r}: params must have shape ({len(self.param_ids)},) for "
@@ -311,7 +323,11 @@ class EquilibriumLayer:
         gradient : bool
             Also return ``d_params`` and ``d_inputs``.
         """
-        x = np.asarray(x, dtype=float)
+        try:
+            x = np.asarray(x, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"Model {self.model_id!r}: x must be numbers, shape (B, {len(self.input_ids)}) "
+                                    f"for inputs {list(self.input_ids)} ({exc}).") from None
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != len(self.input_ids):
