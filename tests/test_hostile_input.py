@@ -96,10 +96,13 @@ def test_too_many_elements_and_too_many_bytes_are_refused(capfd, tmp_path):
 
 # ----------------------------------------------------------------------- 2. hangs
 
-@pytest.mark.parametrize("assignment", ["kon=1e308", "L=1e308", "cleft=1e-300"])
-def test_overflowing_rates_end_in_a_status_not_a_hang(capfd, sbml_models_dir, assignment):
+@pytest.mark.parametrize("model, assignment", [
+    ("receptor_synapse", "kon=1e308"), ("receptor_synapse", "L=1e308"), ("receptor_synapse", "cleft=1e-300"),
+    ("homeostatic_unit", "h=1e308"), ("homeostatic_unit", "ATP=1e308"),  # finite rates: NLEQ2 hung all the same
+])
+def test_overflowing_values_end_in_a_status_not_a_hang(capfd, sbml_models_dir, model, assignment):
     t0 = time.perf_counter()
-    code, out, err = run(capfd, "steady", sbml_models_dir / "receptor_synapse.ant", "--set", assignment,
+    code, out, err = run(capfd, "steady", sbml_models_dir / f"{model}.ant", "--set", assignment,
                          "--format", "json", "--timeout", "120")
     assert code == 1 and json.loads(out)["status"] == "not_converged"
     assert time.perf_counter() - t0 < 60

@@ -180,6 +180,18 @@ class _Worker:
         child.close()
         self.chunk: list[int] = []  # unreported tasks, the first one running
         self.since = math.inf  # when the running task started (monotonic; inf until the worker says it began)
+        self.baseline_mb = math.inf  # resident memory after its first chunk (imports done)
+
+    def rss_mb(self) -> float:
+        """Resident memory in MB (Linux ``/proc``; 0 where unavailable)."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as f:
+                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        if math.isinf(self.baseline_mb):
+            self.baseline_mb = rss
+        return rss
 
     def kill(self) -> None:
         self.process.kill()
@@ -236,15 +248,23 @@ class ProcessExecutor(Executor):
       elsewhere. Native code (an NLEQ2 loop) cannot be interrupted any other way;
     - a worker that dies is replaced and the task it was running re-submitted,
       up to ``retries`` times; a task that kills its worker every time becomes
-      a :class:`TaskLost`. Tasks it had not started run elsewhere, unblamed.
+      a :class:`TaskLost`. Tasks it had not started run elsewhere, unblamed;
+    - a worker whose resident memory grew by more than ``max_growth_mb`` since
+      it started is replaced between chunks, so a leak in native code (which
+      no fitness function can free) is bounded by that much per worker.
     """
 
-    def __init__(self, workers: int = 0, retries: int = 2, time_limit: float = 0.0) -> None:
+    def __init__(self, workers: int = 0, retries: int = 2, time_limit: float = 0.0,
+                 max_growth_mb: float = 1024.0) -> None:
         check_parameter("ProcessExecutor", "time_limit", isinstance(time_limit, (int, float)) and time_limit >= 0,
                         "a float in [0, inf)", time_limit)
+        check_parameter("ProcessExecutor", "max_growth_mb", isinstance(max_growth_mb, (int, float))
+                        and max_growth_mb > 0, "a float in (0, inf]", max_growth_mb)
         self.workers = _default_workers(workers)
         self.retries = retries
         self.time_limit = float(time_limit)
+        self.max_growth_mb = float(max_growth_mb)
+        self.recycled = 0  # workers replaced for their memory growth
         self._context = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
 
@@ -328,6 +348,10 @@ class ProcessExecutor(Executor):
             pass
         if not worker.chunk:
             busy.remove(worker)
+            if worker.rss_mb() - worker.baseline_mb > self.max_growth_mb:
+                self._pool.remove(worker)
+                worker.stop()
+                self.recycled += 1
             return
         if worker.process.is_alive():
             return

@@ -69,6 +69,9 @@ roadrunner.Logger.setLevel(roadrunner.Logger.LOG_FATAL)
 # SUNDIALS reads this when an integrator is created: its warnings go to stderr, never stdout.
 os.environ.setdefault("SUNLOGGER_WARNING_FILENAME", "stderr")
 
+#: Largest magnitude of a state, rate or parameter value NLEQ2 is started with (see Engine._newton).
+_NLEQ2_LARGEST = 1e300
+
 #: Most points one time course may hold (about 8 GB per 1000 selections beyond it).
 MAX_POINTS = 1_000_000
 
@@ -569,11 +572,21 @@ class Engine:
     def _newton(self) -> str | None:
         """libRoadRunner's NLEQ2 from the current state; None on success, else the reason.
 
-        Never started where a rate is not finite: NLEQ2 then loops for ever in its
-        linear algebra (``deccon``), out of reach of Ctrl-C (receptor_synapse with kon = 1e308).
+        Never started where a rate is not finite, or where a state, rate or parameter
+        value is within a factor 1e8 of the largest double: NLEQ2 then loops for ever in
+        its linear algebra (``deccon``), out of reach of Ctrl-C (receptor_synapse with
+        kon = 1e308; homeostatic_unit with h = 1e308 or ATP = 1e308, whose rates are
+        finite; values up to 1e307 failed cleanly, measured).
         """
-        if not np.all(np.isfinite(self._rr.getRatesOfChange())):
+        m = self._m
+        rates = self._rr.getRatesOfChange()
+        if not np.all(np.isfinite(rates)):
             return "not started: the rates of change are not finite here (an overflow)"
+        largest = max((float(np.max(np.abs(v), initial=0.0)) for v in (
+            rates, m.getFloatingSpeciesAmounts(), m.getGlobalParameterValues(), m.getCompartmentVolumes(),
+            m.getBoundarySpeciesAmounts())), default=0.0)
+        if not largest <= _NLEQ2_LARGEST:
+            return f"not started: a value of magnitude {largest:.3g} would overflow NLEQ2's linear algebra"
         try:
             self._rr.steadyState()
         except RuntimeError as exc:

@@ -80,3 +80,12 @@ class HangOnSeed:
             while True:
                 pass
         return noisy_xor(genome, seed)
+
+
+_HOARD: list[bytes] = []
+
+
+def leaky_xor(genome: Genome, seed: int) -> float:
+    """:func:`noisy_xor` that leaks 4 MB per call, as native code can (nothing frees it)."""
+    _HOARD.append(os.urandom(4 * 1024 * 1024))
+    return noisy_xor(genome, seed)

@@ -15,7 +15,7 @@ from epl_sysbio.evolve import (
     evolve,
 )
 
-from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, marker_pid, noisy_xor
+from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, leaky_xor, marker_pid, noisy_xor
 
 CONFIG = EvolveConfig().replace(neat={"population_size": 30},
                                 run={"seed": 11, "generations": 4, "progress": False, "plots": False})
@@ -73,6 +73,15 @@ def test_a_task_stuck_past_its_time_limit_has_its_worker_killed_and_replaced(tmp
     fitness = [g.fitness.values[0] for g in serial.population]
     fitness[victim] = -5.0
     assert [r["best"] for r in result.logbook][:1] == [max(fitness)]
+
+
+@pytest.mark.slow
+def test_a_worker_whose_memory_grows_past_the_bound_is_replaced(serial_logbook):
+    config = CONFIG.replace(run={"generations": 1})
+    with ProcessExecutor(workers=2, max_growth_mb=30) as executor:
+        result = evolve(leaky_xor, config, executor=executor)  # 30 evaluations x 4 MB, in chunks of 4
+        assert executor.recycled >= 1
+    assert list(result.logbook) == serial_logbook[:1]
 
 
 def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):
