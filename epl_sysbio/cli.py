@@ -91,17 +91,28 @@ def _cmd_steady(args: argparse.Namespace) -> int:
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
+    from epl_sysbio.analysis.continuation_diagram import parse_continuation, parse_continuation2
+    from epl_sysbio.analysis.continuation_report import prepare_model, run_continuations
     from epl_sysbio.analysis.report import analyze_model, write_report
     from epl_sysbio.analysis.scan import parse_scan
     from epl_sysbio.model import load_model
 
     scans = [parse_scan(s) for s in args.scan or []]
-    report, _ = analyze_model(load_model(args.model, **model_options(args)), scans=scans, seed=args.seed)
+    one = [parse_continuation(s) for s in args.continue_ or []]
+    two = [parse_continuation2(s) for s in args.continue2 or []]
+    model = load_model(args.model, **model_options(args))
+    if one or two:
+        model = prepare_model(model, [p for p, _ in one] + [p for ps, _ in two for p in ps])
+    report, engine = analyze_model(model, scans=scans, seed=args.seed)
+    summary, sections = report.summary(), []
+    if one or two:
+        found, sections = run_continuations(engine, one, two, Path(args.report) if args.report else None)
+        summary.update(found)
     if args.report:
-        print(f"wrote {write_report(report, Path(args.report))}", file=sys.stderr)
+        print(f"wrote {write_report(report, Path(args.report), sections=sections)}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(json.dumps(report.summary(), default=str))
+    print(json.dumps(summary, default=str))
     return EXIT_OK if report.stable else EXIT_FAILED
 
 
@@ -205,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", help="steady-state analysis: stability, control coefficients, scans (exit 1 unless stable)")
     p.add_argument("model")
     p.add_argument("--scan", action="append", metavar="ID=LO:HI:N", help="1-D continuation scan (up and down)")
+    p.add_argument("--continue", dest="continue_", action="append", metavar="ID=LO:HI",
+                   help="pseudo-arclength continuation of the steady state in a parameter: folds, Hopf points "
+                        "(reaction-local parameters as <reaction>_<id>)")
+    p.add_argument("--continue2", action="append", metavar="P,Q=PLO:PHI,QLO:QHI",
+                   help="two-parameter continuation of the folds and Hopf points found in P (cusp, Bogdanov-Takens)")
     p.add_argument("--report", metavar="DIR", help="write report.md and PNGs here")
     p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
     add_model_arguments(p, "analyze")

@@ -10,6 +10,17 @@ from epl_sysbio.analysis.correspondence import (
     run_conditioned_mutation,
     time_matched_sigma,
 )
+from epl_sysbio.analysis.continuation import ContinuationOptions, promote_local_parameters
+from epl_sysbio.analysis.continuation_diagram import (
+    BifurcationCurve,
+    ContinuationResult,
+    SpecialPoint,
+    TwoParameterResult,
+    continue_equilibria,
+    continue_two_parameters,
+    parse_continuation,
+    parse_continuation2,
+)
 from epl_sysbio.analysis.mca import ControlCoefficients, control_coefficients
 from epl_sysbio.analysis.multistart import FoundSteadyState, MultiStartResult, find_steady_states
 from epl_sysbio.analysis.network import SpeciesNetwork
@@ -71,6 +82,17 @@ __all__ = [
     "speed_potential_steady_state",
     "stability",
     "write_report",
+    # bifurcation analysis (continuation)
+    "BifurcationCurve",
+    "ContinuationOptions",
+    "ContinuationResult",
+    "SpecialPoint",
+    "TwoParameterResult",
+    "continue_equilibria",
+    "continue_two_parameters",
+    "parse_continuation",
+    "parse_continuation2",
+    "promote_local_parameters",
     # correspondence
     "BatchLoss",
     "MutationEnsemble",

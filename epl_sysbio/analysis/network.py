@@ -29,6 +29,8 @@ on them then measures rounding (scaled control coefficients 30 % off).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from epl_sysbio.errors import UnsupportedModelError, format_ids
@@ -48,6 +50,9 @@ class SpeciesNetwork:
         A compiled model with reactions and floating species. Rate-rule
         variables are not species: models driven by rate rules (explicit ODEs)
         are refused, as COPASI's MCA refuses them.
+    parameters : sequence of str
+        Global parameters whose rate-law derivatives ``dv/dp`` are wanted as
+        well (:meth:`linearization`; continuation uses them).
 
     Attributes
     ----------
@@ -72,7 +77,7 @@ class SpeciesNetwork:
     #: (BIOMD0000000628: 1636 derivatives, 4 s to compile plainly, 508 s augmented).
     MAX_EXACT_DERIVATIVES = 1000
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, parameters: Sequence[str] = ()) -> None:
         if engine.rate_rule_ids:
             raise UnsupportedModelError(
                 f"Model {engine.model_id!r}: variables {format_ids(engine.rate_rule_ids)} are driven by rate rules "
@@ -90,6 +95,7 @@ class SpeciesNetwork:
         self.species = tuple(s for s in engine.floating_ids if s not in ruled)
         self._engine_index = np.array([engine.floating_ids.index(s) for s in self.species], dtype=int)
         self.reactions = engine.reaction_ids
+        self.parameters = tuple(parameters)
         self._exact, self.elasticity_method = self._symbolic(engine)
         if self._exact is not None:
             self._eval = Engine(self._exact.model, options=engine.options, conserved_moiety_analysis=False)
@@ -123,13 +129,16 @@ class SpeciesNetwork:
             # d/dc from d/d(symbol): the symbol is the amount c V for substance-only species
             self._exact_scale = np.array([v if s in el.substance_only else 1.0
                                           for s, v in zip(self.species, self.volumes)])
+            self._exact_parameters = np.array([columns[p] for p in self.parameters], dtype=int)
+            self._exact_state_block = np.ix_(self._exact_rows, self._exact_columns)
+            self._exact_parameter_block = np.ix_(self._exact_rows, self._exact_parameters)
 
     def _symbolic(self, engine: Engine) -> tuple[Elasticities | None, str]:
         """Exact derivatives of the rate laws, or None and why not."""
         sbml = engine.model.sbml_model
         constant = [s for s in self.species if sbml.getSpecies(s).getConstant()]  # not state, still read
         try:
-            exact = Elasticities(engine.model, constant)
+            exact = Elasticities(engine.model, [*constant, *self.parameters])
         except UnsupportedModelError as exc:
             return None, f"central differences: {exc}"
         if len(exact.derivative_ids) > self.MAX_EXACT_DERIVATIVES:
@@ -150,6 +159,12 @@ class SpeciesNetwork:
             self._eval.set_values({p: rr.getValue(p) for p in self._writable})
             # rate laws and rules may read `time` (BIOMD0000000853's stimulus)
             self._eval.roadrunner.model.setTime(rr.model.getTime())
+
+    def set_parameters(self, values: np.ndarray) -> None:
+        """Write values of :attr:`parameters` (in that order) into the rate evaluator only
+        (not the engine): the fast path of a continuation."""
+        for pid, value in zip(self.parameters, values):
+            self._eval.roadrunner.setValue(pid, float(value))
 
     def set_concentrations(self, c: np.ndarray) -> None:
         """Write all floating species concentrations into the rate evaluator (not the engine).
@@ -203,6 +218,38 @@ class SpeciesNetwork:
             return full[np.ix_(self._exact_rows, self._exact_columns)] * self._exact_scale[None, :]
         return finite_difference_jacobian(c, self.reaction_rates(), self.set_concentrations, self.reaction_rates,
                                           central=True)
+
+    def linearization(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``F(c)``, elasticities ``dv/dc`` and ``dv/dp`` for :attr:`parameters`, from one write of ``c``
+        (parameters as last written to the evaluator; no sync from the engine).
+
+        Returns ``f`` shape (n_species,), ``eps`` (n_reactions, n_species) as in
+        :meth:`elasticities`, and ``eps_p`` (n_reactions, n_parameters) in
+        amount/time per parameter unit: exact with :attr:`elasticity_method`
+        ``"exact"``, otherwise central differences (relative step 1e-6 of ``|p|``,
+        floor 1e-9).
+        """
+        c = np.asarray(c, dtype=float)
+        self.set_concentrations(c)
+        f = (self.stoichiometry @ self.reaction_rates()) / self.volumes
+        if self._exact is not None:
+            d_state, d_var = self._exact.evaluate(self._eval.roadrunner)
+            full = np.hstack([d_state, d_var])
+            eps = full[self._exact_state_block] * self._exact_scale[None, :]
+            return f, eps, full[self._exact_parameter_block]
+        eps = self.elasticities(c, sync=False)
+        rr = self._eval.roadrunner
+        eps_p = np.empty((len(self.reactions), len(self.parameters)))
+        for k, pid in enumerate(self.parameters):
+            p = float(rr.getValue(pid))
+            h = 1e-6 * max(abs(p), 1e-3)
+            rates = []
+            for value in (p + h, p - h):
+                rr.setValue(pid, value)
+                rates.append(self.reaction_rates().copy())
+            rr.setValue(pid, p)
+            eps_p[:, k] = (rates[0] - rates[1]) / (2 * h)
+        return f, eps, eps_p
 
     def jacobian(self, eps: np.ndarray) -> np.ndarray:
         """Full concentration Jacobian ``dF/dc = V^-1 N eps``."""

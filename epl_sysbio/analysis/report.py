@@ -210,8 +210,10 @@ def _polish(engine: Engine, result: SteadyStateResult) -> SteadyStateResult:
     return result
 
 
-def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str] = ()) -> Path:
-    """Write ``report.md`` and PNGs (eigenvalues, control-coefficient heat map, scans) into ``out``."""
+def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str] = (),
+                 sections: Sequence[str] = ()) -> Path:
+    """Write ``report.md`` and PNGs (eigenvalues, control-coefficient heat map, scans) into ``out``;
+    ``sections`` are Markdown lines appended at the end (e.g. continuation diagrams)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -266,6 +268,7 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
         name = f"scan_{scan.parameter_id}.png"
         _plot_scan(plt, scan, out / name)
         lines += [f"## Scan of `{scan.parameter_id}`", "", f"{scan.summary()}", "", f"![scan]({name})", ""]
+    lines += list(sections)
     return atomic_write_text(out / "report.md", "\n".join(lines), what="report")
 
 

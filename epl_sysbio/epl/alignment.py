@@ -70,8 +70,8 @@ def equilibrium_layer(learner: EplLearner, model: Model, params: Sequence[str] =
     stability judged on the exact reduced Jacobian. ``params`` are trainable
     global parameters (e.g. the potentials ``a_*``).
     """
-    options = LayerOptions(steady_state=dataclasses.replace(learner.steady_state_options, stability=True))
-    nodes = [s for s in learner.engine.floating_ids if s not in learner.signed]
+    options = LayerOptions(steady_state=dataclasses.replace(learner.options.steady_state_options, stability=True))
+    nodes = [s for s in learner.dynamics.ids if s not in learner.signed]
     return EquilibriumLayer(model, inputs=nodes, outputs=[f"[{s}]" for s in learner.outputs], params=list(params),
                             options=options)
 
@@ -79,7 +79,7 @@ def equilibrium_layer(learner: EplLearner, model: Model, params: Sequence[str] =
 def node_inputs(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray) -> np.ndarray:
     """Layer inputs: the learner's current amounts with ``x`` injected into its input nodes (a row per row of ``x``)."""
     x = np.atleast_2d(np.asarray(x, float))
-    amounts = learner.engine.amounts()
+    amounts = learner.learned_state()
     z = np.tile([amounts[s] for s in layer.input_ids], (x.shape[0], 1))
     column = [layer.input_ids.index(s) for s in learner.inputs]
     z[:, column] += np.maximum(x, 0.0)  # as EplLearner.step injects
@@ -127,9 +127,8 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: Equilibri
     if not learner.ok:
         return None
     x, target = _probe(task, seed)
-    eng = learner.engine
-    eng.set_start()
-    z0 = eng.amounts()
+    start = learner.snapshot()
+    z0 = learner.learned_state()
     response = learner.step(x)
     if not learner.ok:
         return None
@@ -159,8 +158,8 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: Equilibri
     learner.feed_back(feedback)
     if not learner.ok:
         return None
-    z1 = eng.amounts()
-    eng.reset()  # back to z0, where the gradient is taken
+    z1 = learner.learned_state()
+    learner.restore(start)  # back to z0, where the gradient is taken
     grad = loss_gradient(layer, learner, x, loss_grad)
     if grad.gradient is None:
         return None

@@ -8,10 +8,12 @@ task, and a report of every floating species' steady-state concentration.
 
 from __future__ import annotations
 
+import io
 import zipfile
 from pathlib import Path
 
 from epl_sysbio.errors import InvalidValueError
+from epl_sysbio.files import atomic_write, atomic_write_text
 from epl_sysbio.model import Model
 
 __all__ = ["sedml_steady_state", "write_omex", "export_network"]
@@ -76,12 +78,12 @@ def sedml_steady_state(model: Model, source: str = "model.xml") -> str:
 
 def write_omex(model: Model, path: str | Path) -> Path:
     """Write a COMBINE/OMEX archive holding the model (SBML L3V2) and its SED-ML steady-state task."""
-    path = Path(path)
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("manifest.xml", _MANIFEST)
         archive.writestr("model.xml", model.to_sbml())
         archive.writestr("simulation.sedml", sedml_steady_state(model))
-    return path
+    return atomic_write(path, buffer.getvalue(), what="OMEX archive")
 
 
 def export_network(model: Model, directory: str | Path, stem: str = "model") -> dict[str, Path]:
@@ -90,7 +92,7 @@ def export_network(model: Model, directory: str | Path, stem: str = "model") -> 
     directory.mkdir(parents=True, exist_ok=True)
     paths = {"sbml": directory / f"{stem}.xml", "antimony": directory / f"{stem}.ant",
              "omex": directory / f"{stem}.omex"}
-    paths["sbml"].write_text(model.to_sbml(), encoding="utf-8")
-    paths["antimony"].write_text(model.to_antimony(), encoding="utf-8")
+    atomic_write_text(paths["sbml"], model.to_sbml())
+    atomic_write_text(paths["antimony"], model.to_antimony())
     write_omex(model, paths["omex"])
     return paths

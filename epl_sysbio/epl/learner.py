@@ -1,4 +1,4 @@
-"""The EPL learner: Algorithm 1 of Baik & Yoon (2023) on a compiled reaction network.
+"""The EPL learner: Algorithm 1 of Baik & Yoon (2023) on a reaction network.
 
 The parameters theta of the network (its rate constants and structure) are
 fixed; what learns is the *state*. With ``z`` the floating-species amounts:
@@ -8,22 +8,31 @@ fixed; what learns is the *state*. With ``z`` the floating-species amounts:
 
    a. inject the input: ``z <- z* + I_z x`` (amounts added to the input nodes;
       ``x >= 0``);
-   b. relax for ``response_time`` while recording the output nodes' concentrations
-      ``O_z z(t)``; the output is ``Active(trace)`` (see :class:`LearnerOptions`);
+   b. integrate the response window ``[0, response_time]``, recording the
+      output nodes' concentrations ``O_z z(t)`` at ``response_points`` equally
+      spaced times; the output is ``Active(trace)`` (see :class:`LearnerOptions`).
+      The window always runs whole: a response that has already converged
+      still has a value;
    c. the caller turns the output into an action or a prediction and gets the
       feedback ``l >= 0`` (from the environment or the loss);
-   d. inject it, ``z <- z + F_z l``, and relax to the new equilibrium, the
+   d. inject it, ``z <- z + F_z l``, and settle to the new equilibrium, the
       learned state ``z*`` (:meth:`EplLearner.feed_back`).
 
 The learned state persists across steps and episodes: nothing is ever reset.
-Injections go through :meth:`Engine.inject`, so the network's conserved totals
-change by exactly ``Gamma @ injected`` whichever node receives them.
+Injections change the network's conserved totals by exactly ``Gamma @ injected``
+whichever node receives them.
+
+The learner runs on one of two engines (:mod:`epl_sysbio.epl.backends`):
+libRoadRunner for any SBML model (the reference), or the compiled kernel for a
+generated EPL network (``native``). The step, ``Active``, the residual test and
+the statuses are defined here, once, for both.
 
 Every relaxation reports how it ended. When one fails (integrator error,
-non-finite or diverging state) or does not reach the residual test, the
-learner *stops*: :attr:`EplLearner.status` says why and every later call is a
-no-op returning the stopped status, so a task loop ends the episode and the
-fitness gets the worst value. No exception escapes for a numerical failure.
+non-finite or diverging state, the integrator's work cap) or does not reach
+the residual test, the learner *stops*: :attr:`EplLearner.status` says why and
+every later call is a no-op returning the stopped status, so a task loop ends
+the episode and the fitness gets the worst value. No exception escapes for a
+numerical failure.
 """
 
 from __future__ import annotations
@@ -39,10 +48,12 @@ from epl_sysbio.errors import InvalidValueError, check_parameter, format_ids
 from epl_sysbio.simulate import Engine
 from epl_sysbio.simulate.results import SteadyStateOptions
 
+from .backends import BACKENDS, LearnerDynamics, RoadRunnerDynamics, Tolerances
+
 __all__ = ["LearnerOptions", "Response", "EplLearner", "LEARNER_STATUSES", "active"]
 
 #: How a learner can be: still running, or stopped for one of these reasons.
-LEARNER_STATUSES = ("ok", "diverged", "failed", "not_relaxed", "too_small")
+LEARNER_STATUSES = ("ok", "diverged", "failed", "not_relaxed", "too_stiff", "too_small")
 ACTIVE_RULES = ("mean_change", "mean", "crossings")
 SETTLE_METHODS = ("newton", "time_course")
 
@@ -57,40 +68,53 @@ class LearnerOptions:
 
     Attributes
     ----------
+    backend : {"native", "roadrunner"}
+        The engine a generated network's learner runs on
+        (:func:`~epl_sysbio.epl.substrate.make_learner`): the compiled kernel or
+        libRoadRunner. A learner built directly on an :class:`Engine` always
+        runs on libRoadRunner.
     active : {"mean_change", "mean", "crossings"}
         ``Active(trace)`` of one output node, with ``baseline`` its
         concentration when the input arrived: ``"mean"`` is the time average
-        of its concentration over the response window (trapezoid rule),
-        ``"mean_change"`` that average minus the baseline (the response the
-        input caused), ``"crossings"`` the number of upward crossings of
-        ``baseline + crossing_level``.
+        of its concentration over the response window (trapezoid rule over the
+        recorded points), ``"mean_change"`` that average minus the baseline
+        (the response the input caused), ``"crossings"`` the number of upward
+        crossings of ``baseline + crossing_level``.
     crossing_level : float
         Concentration above the baseline that counts as a crossing.
     response_time : float
-        Model time of the response relaxation (step b); it ends earlier if the
-        residual test passes first.
+        Model time of the response window (step b); it always runs whole.
     response_points : int
         Points recorded in the response window (both ends included).
     settle : {"newton", "time_course"}
-        How step 1 and step d relax to the learned state: ``"newton"`` runs
-        libRoadRunner's NLEQ2 from the current state and accepts its answer if
-        it passes the residual test with no amount below ``-atol`` (the
-        equilibrium, not a trajectory, is what the next step needs), else
-        integrates as ``"time_course"`` does: until the residual test passes or
+        How step 1 and step d relax to the learned state. ``"newton"``: Newton
+        from the current state (libRoadRunner's NLEQ2, or the kernel's bounded
+        Newton), accepted if it passes the residual test with no amount below
+        ``-atol`` (the equilibrium, not a trajectory, is what the next step
+        needs); else integrate as ``"time_course"`` does and, if that reaches
+        ``settle_t_max`` first, try Newton once more from where it got.
+        ``"time_course"``: integrate until the residual test passes or
         ``settle_t_max`` (then the learner stops as ``not_relaxed``).
     settle_t_max : float
         Time cap of a time-course relaxation (also the initial relaxation's).
     atol, rtol : float
-        Residual test ``norm(F) <= atol + rtol * norm(x)`` (x in concentrations).
+        Residual test ``norm(F) <= atol + rtol * norm(x)``, x the floating
+        species' concentrations and F their rates of change (concentration
+        per unit time).
+    integrator_rtol, integrator_atol : float
+        Tolerances of the integrator (CVODE or RODAS4) in response windows
+        and time-course relaxations; ``integrator_atol`` is in amounts.
     max_amount : float
         A state with any amount above this (or non-finite) has diverged.
     max_integrator_steps : int
-        CVODE's step limit between two output points (libRoadRunner's
-        ``maximum_num_steps``, default 20000). A relaxation that needs more has
-        failed: a deterministic cap on the cost of very stiff networks, which
-        otherwise take minutes per learner.
+        The integrator's work cap: steps between two recorded points
+        (libRoadRunner's ``maximum_num_steps``; RODAS4 step attempts on the
+        kernel). A window or relaxation that needs more stops the learner as
+        ``too_stiff``: a deterministic cap on the cost of very stiff networks,
+        which otherwise take minutes per learner.
     """
 
+    backend: str = "native"
     active: str = "mean_change"
     crossing_level: float = 0.05
     response_time: float = 1.0
@@ -99,6 +123,8 @@ class LearnerOptions:
     settle_t_max: float = 1e3
     atol: float = 1e-8
     rtol: float = 1e-6
+    integrator_rtol: float = 1e-6
+    integrator_atol: float = 1e-10
     max_amount: float = 1e6
     max_integrator_steps: int = 1000
 
@@ -107,15 +133,29 @@ class LearnerOptions:
         m = self.max_integrator_steps
         check_parameter(own, "max_integrator_steps", isinstance(m, int) and not isinstance(m, bool) and m >= 10,
                         "an int >= 10", m)
+        check_parameter(own, "backend", self.backend in BACKENDS, f"one of {list(BACKENDS)}", self.backend)
         check_parameter(own, "active", self.active in ACTIVE_RULES, f"one of {list(ACTIVE_RULES)}", self.active)
         check_parameter(own, "settle", self.settle in SETTLE_METHODS, f"one of {list(SETTLE_METHODS)}",
                         self.settle)
-        for name in ("crossing_level", "response_time", "settle_t_max", "atol", "rtol", "max_amount"):
+        for name in ("crossing_level", "response_time", "settle_t_max", "atol", "rtol", "integrator_rtol",
+                     "integrator_atol", "max_amount"):
             v = getattr(self, name)
             check_parameter(own, name, _is_pos(v), "a float in (0, inf)", v)
         p = self.response_points
         check_parameter(own, "response_points", isinstance(p, int) and not isinstance(p, bool) and p >= 2,
                         "an int >= 2", p)
+
+    @property
+    def tolerances(self) -> Tolerances:
+        """The residual test, integration tolerances and work cap, as the backends take them."""
+        return Tolerances(atol=self.atol, rtol=self.rtol, integrator_rtol=self.integrator_rtol,
+                          integrator_atol=self.integrator_atol, max_steps=self.max_integrator_steps,
+                          max_amount=self.max_amount)
+
+    @property
+    def steady_state_options(self) -> SteadyStateOptions:
+        """The residual test and time cap as an :class:`Engine`'s steady-state options (stability not judged)."""
+        return SteadyStateOptions(atol=self.atol, rtol=self.rtol, stability=False, relax_t_max=self.settle_t_max)
 
 
 def active(trace: np.ndarray, rule: str, crossing_level: float = 0.05) -> np.ndarray:
@@ -135,7 +175,13 @@ def active(trace: np.ndarray, rule: str, crossing_level: float = 0.05) -> np.nda
     t, y = trace[:, 0], trace[:, 1:]
     if rule in ("mean", "mean_change"):
         span = t[-1] - t[0]
-        mean = y[-1].copy() if len(t) < 2 or span <= 0 else np.trapezoid(y, t, axis=0) / span
+        if len(t) < 2 or span <= 0:
+            mean = y[-1].copy()
+        else:  # the trapezoid rule, written as weights: sum_k y_k (dt_{k-1} + dt_k) / 2
+            w = np.empty(len(t))
+            w[0], w[-1] = t[1] - t[0], t[-1] - t[-2]
+            w[1:-1] = t[2:] - t[:-2]
+            mean = (w @ y) / (2.0 * span)
         return mean - y[0] if rule == "mean_change" else mean
     above = y > y[0] + crossing_level
     return np.count_nonzero(above[1:] & ~above[:-1], axis=0).astype(float)
@@ -143,7 +189,7 @@ def active(trace: np.ndarray, rule: str, crossing_level: float = 0.05) -> np.nda
 
 @dataclass(frozen=True)
 class Response:
-    """The output of one learning step's response relaxation.
+    """The output of one learning step's response window.
 
     ``activity`` is ``Active(trace)`` per output node (in the learner's output
     order); ``trace`` has shape (n_points, 1 + n_outputs), time first;
@@ -157,12 +203,14 @@ class Response:
 
 @dataclass
 class EplLearner:
-    """Algorithm 1 on a compiled network with designated input, output and feedback species.
+    """Algorithm 1 on a network with designated input, output and feedback species.
 
     Parameters
     ----------
-    engine : Engine
-        The compiled network; its current state is the learner's state.
+    dynamics : LearnerDynamics or Engine
+        The engine whose current state is the learner's state
+        (:mod:`~epl_sysbio.epl.backends`); an :class:`Engine` is run on
+        libRoadRunner (:class:`~epl_sysbio.epl.backends.RoadRunnerDynamics`).
     inputs, outputs, feedback : sequence of str
         Floating species ids receiving input injections (``I_z``), read as
         outputs (``O_z``) and receiving feedback injections (``F_z``), in the
@@ -170,11 +218,12 @@ class EplLearner:
         from each other; outputs may be any species.
     options : LearnerOptions
     signed : sequence of str
-        Species that may be negative (momenta of the dynamics' SBML); all
-        others must stay >= 0 for a relaxation to count.
+        With an :class:`Engine`: species that may be negative (momenta of the
+        dynamics' SBML); all others must stay >= 0 for a relaxation to count.
+        A :class:`LearnerDynamics` knows its own.
     """
 
-    engine: Engine
+    dynamics: LearnerDynamics | Engine
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     feedback: tuple[str, ...]
@@ -188,25 +237,48 @@ class EplLearner:
 
     def __post_init__(self) -> None:
         self.inputs, self.outputs, self.feedback = tuple(self.inputs), tuple(self.outputs), tuple(self.feedback)
-        self.signed = tuple(self.signed)
-        floating = set(self.engine.floating_ids)
-        bad = sorted({s for s in self.inputs + self.outputs + self.feedback + self.signed if s not in floating})
+        if isinstance(self.dynamics, Engine):
+            self.dynamics = RoadRunnerDynamics(self.dynamics, self.options.tolerances, self.signed)
+        if not isinstance(self.dynamics, LearnerDynamics):
+            raise InvalidValueError(f"EplLearner runs on an Engine or a LearnerDynamics, got "
+                                    f"{type(self.dynamics).__name__}.")
+        dyn = self.dynamics
+        self.signed = dyn.signed
+        floating = set(dyn.ids)
+        bad = sorted({s for s in self.inputs + self.outputs + self.feedback if s not in floating})
         if bad:
             raise InvalidValueError(
-                f"Model {self.engine.model_id!r}: learner nodes {format_ids(bad)} are not floating species "
-                f"(floating: {format_ids(self.engine.floating_ids, 12)}). Pick input, output and feedback "
+                f"Model {self.model_id!r}: learner nodes {format_ids(bad)} are not floating species "
+                f"(floating: {format_ids(dyn.ids, 12)}). Pick input, output and feedback "
                 "nodes among the floating species.")
         shared = sorted(set(self.inputs) & set(self.feedback))
         if shared or len(set(self.inputs)) < len(self.inputs) or len(set(self.feedback)) < len(self.feedback):
             raise InvalidValueError(
-                f"Model {self.engine.model_id!r}: input and feedback nodes must be distinct; repeated "
+                f"Model {self.model_id!r}: input and feedback nodes must be distinct; repeated "
                 f"{format_ids(shared or [s for s, n in Counter(self.inputs + self.feedback).items() if n > 1])}. "
                 "Give each injection its own node.")
-        self._out_sel = [f"[{s}]" for s in self.outputs]
-        self.steady_state_options = SteadyStateOptions(atol=self.options.atol, rtol=self.options.rtol, stability=False,
-                                                       relax_t_max=self.options.settle_t_max)
-        self._nonnegative = np.array([s not in self.signed for s in self.engine.floating_ids], dtype=bool)
-        self.engine.roadrunner.integrator.setValue("maximum_num_steps", self.options.max_integrator_steps)
+        self._in_index = np.array([dyn.index[s] for s in self.inputs], dtype=np.int64)
+        self._out_index = np.array([dyn.index[s] for s in self.outputs], dtype=np.int64)
+        self._fb_index = np.array([dyn.index[s] for s in self.feedback], dtype=np.int64)
+        self._initial: np.ndarray | None = None
+
+    @property
+    def model_id(self) -> str:
+        dyn = self.dynamics
+        return dyn.engine.model_id if isinstance(dyn, RoadRunnerDynamics) else dyn.kernel.spec.name
+
+    @property
+    def engine(self) -> Engine:
+        """The libRoadRunner engine (only for a learner on the ``roadrunner`` backend)."""
+        if not isinstance(self.dynamics, RoadRunnerDynamics):
+            raise InvalidValueError(f"Learner {self.model_id!r} runs on the {self.backend!r} backend; it has no "
+                                    "libRoadRunner Engine. Build it with backend = 'roadrunner'.")
+        return self.dynamics.engine
+
+    @property
+    def backend(self) -> str:
+        """``"roadrunner"`` or ``"native"``."""
+        return "roadrunner" if isinstance(self.dynamics, RoadRunnerDynamics) else "native"
 
     @property
     def ok(self) -> bool:
@@ -220,99 +292,103 @@ class EplLearner:
         return self.status
 
     # ------------------------------------------------------------------ internals
-    def _diverged(self) -> bool:
-        a = np.abs(self.engine.roadrunner.model.getFloatingSpeciesAmounts())
-        if not np.all(np.isfinite(a)) or (len(a) and float(np.max(a)) > self.options.max_amount):
-            self.stop("diverged", f"state diverged (max amount {float(np.max(a)) if len(a) else 0:.3g} "
-                                  f"> {self.options.max_amount:g} or non-finite) after {self.steps} steps")
+    def _diverged(self, y: np.ndarray) -> bool:
+        big = max(float(y.max()), -float(y.min())) if len(y) else 0.0
+        if not big <= self.options.max_amount:  # also catches nan
+            self.stop("diverged", f"state diverged (max amount {big:.3g} > {self.options.max_amount:g} or "
+                                  f"non-finite) after {self.steps} steps")
             return True
         return False
 
-    def _inject(self, nodes: tuple[str, ...], amounts: Sequence[float], what: str) -> bool:
+    def _inject(self, index: np.ndarray, nodes: tuple[str, ...], amounts: Sequence[float], what: str) -> bool:
         values = np.asarray(amounts, dtype=float)
         if values.shape != (len(nodes),):
             raise InvalidValueError(f"{what} injection: expected {len(nodes)} amounts (one per node "
                                     f"{format_ids(nodes)}). Got shape {values.shape} instead.")
-        if not np.all(np.isfinite(values)) or np.any(values < 0):
+        listed = values.tolist()  # a few values: Python's comparisons beat NumPy's call overhead
+        if not all(0.0 <= v < math.inf for v in listed):
             raise InvalidValueError(f"{what} injection must be finite and >= 0 (EPL injects amounts). "
-                                    f"Got {values.tolist()} instead; encode signed values as two nodes.")
-        todo = {s: float(v) for s, v in zip(nodes, values) if v > 0}
-        if todo:
-            self.engine.inject(todo)
-        return not self._diverged()
-
-    def _newton(self) -> bool:
-        """libRoadRunner's NLEQ2 from the current state, accepted if it passes the residual test
-        with no amount below ``-atol`` (``signed`` species excepted); otherwise the state is put back."""
-        eng, opts = self.engine, self.options
-        eng.set_start()
-        try:
-            eng.roadrunner.steadyState()
-        except RuntimeError:
-            eng.reset()
-            return False
-        a = eng.roadrunner.model.getFloatingSpeciesAmounts()
-        if np.all(np.isfinite(a)) and np.all(a[self._nonnegative] >= -opts.atol) \
-                and eng.residual() <= opts.atol + opts.rtol * float(np.linalg.norm(eng.state())):
+                                    f"Got {listed} instead; encode signed values as two nodes.")
+        if not any(listed):
             return True
-        eng.reset()
-        return False
+        return not self._diverged(self.dynamics.add(index, values))
 
     def _settle(self, kind: str) -> str:
-        """Relax to the learned state (step 1 and step d): Newton, else (or by option only) a time course."""
-        opts = self.options
-        if opts.settle == "newton" and self._newton():
+        """Relax to the learned state (step 1 and step d); see ``settle`` in :class:`LearnerOptions`."""
+        opts, dyn = self.options, self.dynamics
+        newton = opts.settle == "newton"
+        if newton and dyn.newton():
             self.relaxations[f"{kind}:newton"] += 1
-            self._diverged()
+            self._diverged(dyn.amounts())
             return self.status
-        result = self.engine.relax(t_max=opts.settle_t_max, atol=opts.atol, rtol=opts.rtol)
-        self.relaxations[f"{kind}:{result.ended_by}"] += 1
+        result = dyn.relax(opts.settle_t_max)
         self.model_time += result.time
-        if result.ended_by == "failed":
-            return self.stop("failed", f"{kind} relaxation failed after {self.steps} steps: {result.message}")
+        if result.ended_by == "time_cap" and newton and dyn.newton():
+            self.relaxations[f"{kind}:relaxed_newton"] += 1
+            self._diverged(dyn.amounts())
+            return self.status
+        self.relaxations[f"{kind}:{result.ended_by}"] += 1
+        if result.ended_by == "diverged":
+            return self.stop("diverged", f"{kind} relaxation diverged after {self.steps} steps: {result.message}")
+        if result.ended_by in ("failed", "too_stiff"):
+            return self.stop(result.ended_by, f"{kind} relaxation stopped after {self.steps} steps: {result.message}")
         if result.ended_by != "converged":
             return self.stop("not_relaxed", f"{kind} relaxation hit the time cap after {self.steps} steps: "
                                             f"{result.message}")
-        self._diverged()
+        self._diverged(dyn.amounts())
         return self.status
 
     # ------------------------------------------------------------------ Algorithm 1
     def initialise(self) -> str:
         """Step 1: relax from the current (initial) state to ``z*``; returns the status."""
-        if not self.ok:
+        if not self.ok or self._diverged(self.dynamics.amounts()):
             return self.status
-        if self._diverged():
-            return self.status
-        return self._settle("initial")
+        self._settle("initial")
+        if self.ok:
+            self._initial = self.dynamics.amounts()
+        return self.status
 
     def step(self, x: Sequence[float]) -> Response:
-        """Steps a-b: inject ``x`` (one amount per input node) and relax while recording the outputs."""
+        """Steps a-b: inject ``x`` (one amount per input node) and record the response window."""
         empty = np.zeros(len(self.outputs))
-        if not self.ok or not self._inject(self.inputs, x, "input"):
+        if not self.ok or not self._inject(self._in_index, self.inputs, x, "input"):
             return Response(empty, np.zeros((0, 1 + len(self.outputs))), self.status)
         opts = self.options
-        eng = self.engine
-        baseline = np.concatenate([[0.0], eng.get_values(self._out_sel)])
-        result = eng.relax(self._out_sel, t_max=opts.response_time, first_step=opts.response_time,
-                           points_per_chunk=opts.response_points, atol=opts.atol, rtol=opts.rtol)
-        self.relaxations[f"response:{result.ended_by}"] += 1
-        self.model_time += result.time
+        window = self.dynamics.window(opts.response_time, opts.response_points, self._out_index)
+        self.relaxations[f"response:{window.ended_by}"] += 1
         self.steps += 1
-        if result.ended_by == "failed":
-            self.stop("failed", f"response relaxation failed at step {self.steps}: {result.message}")
-            return Response(empty, result.trace, self.status)
-        trace = result.trace if len(result.trace) else baseline[None, :]
-        if self._diverged():
-            return Response(empty, trace, self.status)
-        return Response(active(trace, opts.active, opts.crossing_level), trace, self.status)
+        if window.ended_by != "ok":
+            self.stop(window.ended_by, f"response window stopped at step {self.steps}: {window.message}")
+            return Response(empty, window.trace, self.status)
+        self.model_time += opts.response_time
+        if self._diverged(self.dynamics.amounts()):
+            return Response(empty, window.trace, self.status)
+        return Response(active(window.trace, opts.active, opts.crossing_level), window.trace, self.status)
 
     def feed_back(self, amounts: Sequence[float]) -> str:
-        """Step d: inject the feedback (one amount per feedback node) and relax to the new learned state."""
-        if not self.ok or not self._inject(self.feedback, amounts, "feedback"):
+        """Step d: inject the feedback (one amount per feedback node) and settle to the new learned state."""
+        if not self.ok or not self._inject(self._fb_index, self.feedback, amounts, "feedback"):
             return self.status
         return self._settle("learning")
 
     # ------------------------------------------------------------------ inspection
     def learned_state(self) -> dict[str, float]:
         """The current amounts by species id (after :meth:`feed_back`: the learned state ``z*``)."""
-        return self.engine.amounts()
+        return dict(zip(self.dynamics.ids, self.dynamics.amounts().tolist()))
+
+    def snapshot(self) -> np.ndarray:
+        """The whole state (every floating species, momenta included), for :meth:`restore`."""
+        return self.dynamics.amounts()
+
+    def restore(self, snapshot: np.ndarray) -> None:
+        """Put back a state from :meth:`snapshot` (conserved totals follow); the status is unchanged."""
+        snap = np.asarray(snapshot, dtype=float)
+        if snap.shape != (len(self.dynamics.ids),):
+            raise InvalidValueError(f"Learner {self.model_id!r}: a snapshot holds {len(self.dynamics.ids)} amounts; "
+                                    f"got shape {snap.shape}.")
+        self.dynamics.write(snap)
+
+    @property
+    def initial_state(self) -> np.ndarray | None:
+        """The equilibrium :meth:`initialise` reached (None before, or if it failed)."""
+        return None if self._initial is None else self._initial.copy()

@@ -36,6 +36,7 @@ from epl_sysbio.evolve import Genome, compile_genome, genome_to_dict
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
 
+from .backends import NativeDynamics
 from .expression import express_substrate
 from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
 from .learner import EplLearner
@@ -47,13 +48,20 @@ __all__ = ["LearnerNetwork", "assign_roles", "role_order", "build_network", "mak
 
 @dataclass(frozen=True)
 class LearnerNetwork:
-    """A network ready for a learner: its spec (with roles), SBML model and the role species ids."""
+    """A network ready for a learner: its spec (with roles), the role species ids, and its SBML model.
+
+    The model is generated when first asked for: the native backend never needs it.
+    """
 
     spec: RdsSpec
-    model: Model
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     feedback: tuple[str, ...]
+
+    @functools.cached_property
+    def model(self) -> Model:
+        """The SBML model of :attr:`spec` (:func:`~epl_sysbio.dynamics.spec_to_model`)."""
+        return spec_to_model(self.spec)
 
     @property
     def size(self) -> int:
@@ -132,8 +140,8 @@ def build_network(genome: Genome, config) -> LearnerNetwork | str:
     if isinstance(spec, str):
         return spec
     order = role_order(spec)
-    return LearnerNetwork(spec, spec_to_model(spec), _role_ids(spec, "input", order),
-                          _role_ids(spec, "output", order), _role_ids(spec, "feedback", order))
+    return LearnerNetwork(spec, _role_ids(spec, "input", order), _role_ids(spec, "output", order),
+                          _role_ids(spec, "feedback", order))
 
 
 def _stopped(status: str, message: str) -> LearnerReport:
@@ -162,13 +170,23 @@ def fast_compile():
         c.setValue(c.LLJIT_OPTIMIZATION_LEVEL, old[1])
 
 
-def make_learner(network: LearnerNetwork, config) -> EplLearner:
-    """A fresh learner on a newly compiled engine of ``network`` (momenta are its signed species)."""
+def make_learner(network: LearnerNetwork, config, *, backend: str | None = None) -> EplLearner:
+    """A fresh learner of ``network`` on ``backend`` (default ``config.learner.backend``).
+
+    ``"native"``: the compiled kernel reads the spec (nothing is compiled);
+    ``"roadrunner"``: a newly compiled engine of the network's SBML model
+    (momenta are its signed species).
+    """
+    options = config.learner
+    backend = backend or options.backend
+    if backend == "native":
+        return EplLearner(NativeDynamics(network.spec, options.tolerances), network.inputs, network.outputs,
+                          network.feedback, options)
     with fast_compile():
         engine = Engine(network.model)
     floating = set(engine.floating_ids)
     signed = tuple(n.momentum_id for n in network.spec.nodes if n.momentum_id in floating)
-    return EplLearner(engine, network.inputs, network.outputs, network.feedback, config.learner, signed=signed)
+    return EplLearner(engine, network.inputs, network.outputs, network.feedback, options, signed=signed)
 
 
 @contextlib.contextmanager

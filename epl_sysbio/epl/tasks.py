@@ -61,8 +61,11 @@ def derive_seed(seed: int, *keys: int) -> int:
 
 def split_signed(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """``[v0+, v0-, v1+, v1-, ...] * scale``: a signed vector as twice as many non-negative amounts."""
-    v = np.asarray(values, dtype=float)
-    return np.ravel(np.column_stack([np.maximum(v, 0.0), np.maximum(-v, 0.0)])) * scale
+    v = np.asarray(values, dtype=float) * scale
+    out = np.empty(2 * len(v))
+    out[0::2] = np.maximum(v, 0.0)
+    out[1::2] = np.maximum(-v, 0.0)
+    return out
 
 
 def _real(x: object) -> bool:

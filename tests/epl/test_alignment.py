@@ -25,7 +25,7 @@ def _fd_loss_gradient(learner: EplLearner, x: np.ndarray, loss, rel_step: float 
         eng.reset()
         eng.inject({sid: step})
         eng.inject({s: float(v) for s, v in zip(learner.inputs, x) if v > 0})
-        result = eng.steady_state(options=learner.steady_state_options)
+        result = eng.steady_state(options=learner.options.steady_state_options)
         assert result.converged, result.message
         return loss(eng.get_values([f"[{s}]" for s in learner.outputs]))
 
