@@ -52,7 +52,8 @@ import hostile_fixtures as hostile  # noqa: E402  (generated hostile models, sha
 
 from epl_sysbio.epl.config import PRESETS, job_config_to_toml  # noqa: E402
 
-CLI = [sys.executable, "-m", "epl_sysbio.cli"]
+_SCRIPT = Path(sys.executable).with_name("epl-sysbio")
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "epl_sysbio.cli"]  # what a user runs
 MODELS = ROOT / "sbml_models"
 BIOMD33 = ROOT / "tests" / "data" / "biomodels" / "BIOMD0000000033.xml"
 JOB = PRESETS["smoke"].replace(neat={"population_size": 4}, run={"generations": 3, "plots": False},

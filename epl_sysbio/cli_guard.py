@@ -103,6 +103,13 @@ def run_model_command(func: Callable[[argparse.Namespace], int], args: argparse.
 
 
 def _where(exc: BaseException) -> str:
+    """``file:line in function`` where ``exc`` was raised (in the isolated child, if it came from one)."""
+    text = getattr(exc, "isolated_traceback", None)
+    if text:
+        frames = [line.strip() for line in text.splitlines() if line.strip().startswith('File "')]
+        if frames:  # 'File "/path/engine.py", line 628, in _state_newton'
+            path, line, func = frames[-1].split(", ", 2)
+            return f"{os.path.basename(path[6:-1])}:{line.removeprefix('line ')} {func}"
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return "unknown place"
@@ -149,4 +156,6 @@ def guarded_main(command: str, run: Callable[[], int]) -> int:
               f"(at {_where(exc)}). Set EPL_SYSBIO_TRACEBACK=1 to see the traceback.", file=sys.stderr)
         if os.environ.get("EPL_SYSBIO_TRACEBACK"):
             traceback.print_exc()
+            if getattr(exc, "isolated_traceback", None):
+                print(f"In the isolated child:\n{exc.isolated_traceback}", file=sys.stderr)
         return EXIT_FAILED

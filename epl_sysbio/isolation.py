@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,8 @@ def _child(conn: Any, parent: int, fn: Callable, args: tuple, kwargs: dict, capt
     try:
         payload = ("ok", fn(*args, **kwargs))
     except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
+        # The traceback does not survive pickling: keep where it was raised, for messages about bugs.
+        exc.isolated_traceback = traceback.format_exc()
         payload = ("error", exc)
     try:
         conn.send((*payload, out.getvalue(), err.getvalue()))

@@ -21,8 +21,8 @@ compartments of real neuron models it reports success at wrong, even
 negative, states; the engine re-checks every answer.
 
 Native code that can crash or hang: NLEQ2 loops for ever once a rate is
-infinite, so Newton is never started from a state whose rates are not finite;
-for everything else, ``Engine(..., isolation=Isolation(timeout=...))`` runs
+infinite or a value nears the largest double, so Newton is never started
+there (:meth:`Engine._newton`); for everything else, ``Engine(..., isolation=Isolation(timeout=...))`` runs
 each solve, relaxation and time course in a forked child process whose crash
 or hang becomes a result with a status (:mod:`epl_sysbio.isolation`).
 SUNDIALS (CVODE) prints its warnings to stdout by default; they are sent to
@@ -624,8 +624,11 @@ class Engine:
             x = x / d
             if q.shape[1] == 0:
                 return False, it
+            reduced, rhs = q.T @ jac @ q, -(q.T @ f)
+            if not (np.all(np.isfinite(reduced)) and np.all(np.isfinite(rhs))):
+                return False, it  # overflowed (a compartment of 1e308): LAPACK's SVD would not converge
             # Least squares: a Jacobian singular beyond the conservation laws still gets a step.
-            dy = np.linalg.lstsq(q.T @ jac @ q, -(q.T @ f), rcond=None)[0]
+            dy = np.linalg.lstsq(reduced, rhs, rcond=None)[0]
             dx = q @ dy
             norm0 = np.linalg.norm(f)
             damping = 1.0
@@ -671,7 +674,12 @@ class Engine:
         variables kept whole.
         """
         if self.moiety_analysis and not self.rate_rule_ids:
-            return self._rr.getReducedEigenValues()
+            # libRoadRunner's reduced Jacobian, decomposed here: its own getReducedEigenValues()
+            # loops for ever in LAPACK (zgebal) when an entry is not finite (a compartment of 1e308).
+            jac = np.asarray(self._rr.getReducedJacobian(), dtype=float)
+            if not np.all(np.isfinite(jac)):
+                return np.full(jac.shape[0], np.nan, dtype=complex)  # no verdict: classified marginal
+            return np.linalg.eigvals(jac) if jac.size else np.zeros(0, dtype=complex)
         return self._fd_eigenvalues()
 
     def _fd_eigenvalues(self) -> np.ndarray:
@@ -682,7 +690,12 @@ class Engine:
             return np.zeros(0, dtype=complex)
         jac = self._raw_jacobian(x, f, central=True)
         q = self._dynamic_basis()
-        return np.linalg.eigvals(q.T @ jac @ q) if q.shape[1] else np.zeros(0, dtype=complex)
+        if not q.shape[1]:
+            return np.zeros(0, dtype=complex)
+        reduced = q.T @ jac @ q
+        if not np.all(np.isfinite(reduced)):  # overflowed: no verdict (classified marginal), not a LinAlgError
+            return np.full(reduced.shape[0], np.nan, dtype=complex)
+        return np.linalg.eigvals(reduced)
 
     def _stoichiometric_split(self) -> tuple[np.ndarray, np.ndarray]:
         """Orthonormal bases of range(N) and of its complement, the conservation laws,
