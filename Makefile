@@ -10,7 +10,7 @@ RUN_OUT ?= runs/default
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,torch]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,interop,torch,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -89,7 +89,7 @@ def rates_es(config: EplJobConfig, genome, budget_pop: int, budget_gens: int, se
     network = build_network(genome, cfg)
     if isinstance(network, str):
         return [0.0] * budget_gens
-    learner = make_learner(network, cfg)
+    learner = make_learner(network, cfg, backend="roadrunner")  # edits a compiled model's parameters
     engine = learner.engine
     start = engine.amounts()
     ids = rate_ids(learner)
@@ -137,7 +137,7 @@ def deq_gradient_baseline(config: EplJobConfig, genome, task_name: str, budget_p
     if isinstance(network, str):
         print(f"deq_gd_{task_name}: no network ({network}); fitness 0", file=sys.stderr)
         return [0.0] * budget_gens, {}
-    learner = make_learner(network, cfg)
+    learner = make_learner(network, cfg, backend="roadrunner")  # edits a compiled model's parameters
     engine = learner.engine
     start = engine.amounts()
     potentials = [p for p in engine.parameter_ids if p.startswith("a_")]

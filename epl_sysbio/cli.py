@@ -5,6 +5,11 @@ or is not stable, or the ``--timeout`` budget ran out; 2 bad input (unreadable
 model, unknown id, bad value, a model that crashes a native library); 130
 interrupted. Model commands run in a child process with a budget, and no
 failure prints a traceback (:mod:`epl_sysbio.cli_guard`).
+
+A model argument is a file (SBML ``.xml``, Antimony ``.ant``, COMBINE archive
+``.omex``) or the name of a bundled model (``epl-sysbio models`` lists them).
+Heavy libraries (libRoadRunner, libsbml, NumPy, matplotlib) are imported inside
+the commands that need them, so ``--help`` and ``--version`` start at once.
 """
 
 from __future__ import annotations
@@ -15,17 +20,31 @@ import json
 import sys
 from pathlib import Path
 
+from epl_sysbio import __version__, models
 from epl_sysbio.cli_guard import (
     EXIT_FAILED,
     EXIT_OK,
+    add_budget_argument,
     add_model_arguments,
     guarded_main,
     model_options,
     run_model_command,
 )
-from epl_sysbio.errors import InvalidValueError
+from epl_sysbio.errors import InvalidValueError, ModelFileNotFoundError
 
-_DEFAULT_DEMO_MODEL = Path(__file__).resolve().parent.parent / "sbml_models" / "phosphorylation_cycle_neuron.ant"
+_DEFAULT_DEMO_MODEL = "phosphorylation_cycle_neuron"
+
+
+def _model_path(text: str) -> Path:
+    """A model argument: an existing file, else a bundled model's name (module docstring)."""
+    path = Path(text)
+    if path.exists() or path.suffix or len(path.parts) > 1:
+        return path
+    if text in models.names():
+        return models.path(text)
+    raise ModelFileNotFoundError(
+        f"{text!r} is neither a file nor a bundled model. Bundled models: {', '.join(models.names())} "
+        "(`epl-sysbio models` shows their paths); otherwise give the path of a .xml, .ant or .omex file.")
 
 
 def _parse_assignment(text: str) -> tuple[str, float]:
@@ -42,7 +61,7 @@ def _parse_assignment(text: str) -> tuple[str, float]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
-    model = load_model(args.model, validate=False, **model_options(args))
+    model = load_model(_model_path(args.model), validate=False, **model_options(args))
     report = model.validate(units=args.units)
     print(f"{args.model}: {report}")
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -53,7 +72,14 @@ def _cmd_convert(args: argparse.Namespace) -> int:
 
     from epl_sysbio.files import atomic_write_text
 
-    model = load_model(args.model, **model_options(args))
+    model = load_model(_model_path(args.model), **model_options(args))
+    if args.to == "omex":
+        from epl_sysbio.epl.export import write_omex
+
+        if not args.output:
+            raise InvalidValueError("convert --to omex writes a zip archive: give the file with -o ARCHIVE.omex.")
+        print(f"wrote {write_omex(model, args.output)}", file=sys.stderr)
+        return EXIT_OK
     text = model.to_sbml() if args.to == "sbml" else model.to_antimony()
     if args.output:
         atomic_write_text(args.output, text)
@@ -68,7 +94,7 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     from epl_sysbio.simulate import Engine
 
     assignments = dict(_parse_assignment(a) for a in args.set or [])
-    engine = Engine(load_model(args.model, **model_options(args)))
+    engine = Engine(load_model(_model_path(args.model), **model_options(args)))
     result = engine.steady_state(assignments)
     if args.format == "json":
         print(json.dumps(result.to_dict(), allow_nan=False))
@@ -100,7 +126,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     scans = [parse_scan(s) for s in args.scan or []]
     one = [parse_continuation(s) for s in args.continue_ or []]
     two = [parse_continuation2(s) for s in args.continue2 or []]
-    model = load_model(args.model, **model_options(args))
+    model = load_model(_model_path(args.model), **model_options(args))
     if one or two:
         model = prepare_model(model, [p for p, _ in one] + [p for ps, _ in two for p in ps])
     report, engine = analyze_model(model, scans=scans, seed=args.seed)
@@ -112,16 +138,54 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         print(f"wrote {write_report(report, Path(args.report), sections=sections)}", file=sys.stderr)
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)
-    print(json.dumps(summary, default=str))
+    if args.format == "json":
+        print(json.dumps(summary, default=str))
+    else:
+        print("\n".join([report.text(), *_continuation_text(summary)]))
     return EXIT_OK if report.stable else EXIT_FAILED
+
+
+def _continuation_text(summary: dict) -> list[str]:
+    """The special points of ``--continue``/``--continue2`` (folds LP, Hopf H, cusp CP, BT, ...), one a line."""
+    lines = []
+    for key, what in (("continuation", "continuation"), ("continuation2", "two-parameter continuation")):
+        for item in summary.get(key, []):
+            names = item.get("parameters") or [item.get("parameter")]
+            lines.append(f"{what} in {', '.join(names)}: {len(item['special_points'])} special points")
+            for point in item["special_points"]:
+                where = ", ".join(f"{k} = {point[k]:.8g}" for k in names if k in point)
+                extra = "".join(f", {k} {point[k]}" for k in ("criticality", "note") if k in point)
+                lines.append(f"  {point['type']} at {where}{extra}")
+    return lines
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from epl_sysbio.demo import run_demo
 
-    summary = run_demo(Path(args.model), Path(args.out), **model_options(args))
+    summary = run_demo(_model_path(args.model), Path(args.out), **model_options(args))
     print(json.dumps(summary))
     return EXIT_OK
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    for name in models.names():
+        print(f"{name:<30} {models.path(name)}")
+    return EXIT_OK
+
+
+def _cmd_sedml(args: argparse.Namespace) -> int:
+    from epl_sysbio.simulate.sedml import run_omex
+
+    out = Path(args.out)
+    runs = run_omex(args.archive, out=out)
+    for run in runs:
+        for note in run.notes:
+            print(f"note: {run.source}: {note}", file=sys.stderr)
+        for report in run.reports:
+            print(f"{run.source}: report {report.id}: {report.values.shape[0]} rows x {len(report.labels)} columns")
+        for path in run.files:
+            print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK if all(run.ok for run in runs) else EXIT_FAILED
 
 
 def _cmd_xor(args: argparse.Namespace) -> int:
@@ -188,19 +252,23 @@ def _resume_args(args: argparse.Namespace) -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="epl-sysbio",
-        description="Equilibrium Point Learning for systems biology: SBML models, steady states, evolution.",
+        description="Equilibrium Point Learning for systems biology: SBML models, steady states, evolution. "
+                    "MODEL arguments take a .xml/.ant/.omex file or a bundled model's name (see `models`).",
     )
+    parser.add_argument("--version", action="version", version=f"epl-sysbio {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="libsbml consistency checks of an SBML or Antimony model")
-    p.add_argument("model", help="model file (.xml/.sbml SBML, .ant/.antimony/.txt Antimony)")
+    p.add_argument("model", help="model file (.xml/.sbml SBML, .ant/.antimony/.txt Antimony, .omex archive) "
+                                 "or bundled model name")
     p.add_argument("--units", action="store_true", help="also check unit consistency")
     add_model_arguments(p, "validate")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("convert", help="convert a model to SBML L3V2 or Antimony")
+    p = sub.add_parser("convert", help="convert a model to SBML L3V2, Antimony, or a COMBINE/OMEX archive (SBML + "
+                                       "a SED-ML steady-state task)")
     p.add_argument("model")
-    p.add_argument("--to", choices=["sbml", "antimony"], required=True)
+    p.add_argument("--to", choices=["sbml", "antimony", "omex"], required=True)
     p.add_argument("-o", "--output", help="write here instead of standard output")
     add_model_arguments(p, "convert")
     p.set_defaults(func=_cmd_convert)
@@ -223,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="two-parameter continuation of the folds and Hopf points found in P (cusp, Bogdanov-Takens)")
     p.add_argument("--report", metavar="DIR", help="write report.md and PNGs here")
     p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
+    p.add_argument("--format", choices=["text", "json"], default="text",
+                   help="text: kind, leading eigenvalues, largest control coefficients; json: one summary object")
     add_model_arguments(p, "analyze")
     p.set_defaults(func=_cmd_analyze)
 
@@ -247,10 +317,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_evolve)
 
     p = sub.add_parser("demo", help="input-response sweep of a bundled neuron model")
-    p.add_argument("--model", default=str(_DEFAULT_DEMO_MODEL))
+    p.add_argument("--model", default=_DEFAULT_DEMO_MODEL, help="file or bundled model name with parameter u "
+                                                              "and species Xp")
     p.add_argument("--out", default="runs/demo")
     add_model_arguments(p, "demo")
     p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("models", help="list the bundled models and where they are installed")
+    p.set_defaults(func=_cmd_models)
+
+    p = sub.add_parser("sedml", help="run the SED-ML tasks of a COMBINE/OMEX archive; reports as CSV, plots as PNG "
+                                     "(exit 1 if a steady state was not found)")
+    p.add_argument("archive", help=".omex file")
+    p.add_argument("--out", required=True, help="directory for <sedml>_<report>.csv and <sedml>_<plot>.png")
+    add_budget_argument(p, "sedml")
+    p.set_defaults(func=_cmd_sedml)
     return parser
 
 

@@ -15,7 +15,7 @@ anything else (a bug)                      1, "internal error" with the exceptio
 =========================================  ==========================================================
 
 Model commands (``validate``, ``convert``, ``steady``, ``analyze``,
-``demo``) run in a child process (:func:`~epl_sysbio.isolation.run_isolated`)
+``demo``, ``sedml``) run in a child process (:func:`~epl_sysbio.isolation.run_isolated`)
 with a wall-clock budget; what they print to stdout is captured there and
 printed by the parent after the child is gone, so solver warnings that
 native code writes to file descriptor 1 never mix into a table, CSV or JSON.
@@ -33,13 +33,14 @@ from typing import Any
 from epl_sysbio.errors import EplSysbioError, TimeLimitError
 from epl_sysbio.files import describe_os_error
 
-__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "add_model_arguments", "model_options",
-           "run_model_command", "guarded_main"]
+__all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "add_budget_argument",
+           "add_model_arguments", "model_options", "run_model_command", "guarded_main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 #: Default wall-clock budgets (seconds) of the isolated commands.
-DEFAULT_TIMEOUTS = {"validate": 300.0, "convert": 300.0, "steady": 300.0, "analyze": 3600.0, "demo": 3600.0}
+DEFAULT_TIMEOUTS = {"validate": 300.0, "convert": 300.0, "steady": 300.0, "analyze": 3600.0, "demo": 3600.0,
+                    "sedml": 3600.0}
 
 
 def _positive_seconds(text: str) -> float:
@@ -62,14 +63,20 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def add_model_arguments(parser: argparse.ArgumentParser, command: str) -> None:
-    """The budget, load-limit and import flags of a command that loads a model."""
-    from epl_sysbio.model.limits import DEFAULT_LIMITS
-
+def add_budget_argument(parser: argparse.ArgumentParser, command: str) -> argparse._ArgumentGroup:
+    """``--timeout``: the command then runs isolated (:func:`run_model_command`)."""
     group = parser.add_argument_group("safety (budget and load limits)")
     group.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUTS[command], metavar="SECONDS",
                        help=f"wall-clock budget; the work runs in a child process that is stopped after it "
                             f"(exit 1). Default {DEFAULT_TIMEOUTS[command]:g}")
+    return group
+
+
+def add_model_arguments(parser: argparse.ArgumentParser, command: str) -> None:
+    """The budget, load-limit and import flags of a command that loads a model."""
+    from epl_sysbio.model.limits import DEFAULT_LIMITS
+
+    group = add_budget_argument(parser, command)
     group.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_LIMITS.max_bytes, metavar="N",
                        help=f"largest model file accepted (default {DEFAULT_LIMITS.max_bytes:,})")
     group.add_argument("--max-depth", type=_positive_int, default=DEFAULT_LIMITS.max_depth, metavar="N",
@@ -92,7 +99,8 @@ def run_model_command(func: Callable[[argparse.Namespace], int], args: argparse.
     """``func(args)`` in a child process with the ``--timeout`` budget; its stdout printed here afterwards."""
     from epl_sysbio.isolation import run_isolated
 
-    code, text = run_isolated(func, args, timeout=args.timeout, label=f"processing {args.model!r}",
+    what = getattr(args, "model", None) or getattr(args, "archive", None)
+    code, text = run_isolated(func, args, timeout=args.timeout, label=f"processing {what!r}",
                               capture=True)
     try:
         sys.stdout.write(text)

@@ -30,7 +30,7 @@ def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str
     if input_id not in engine.parameter_ids or output_id not in engine.floating_ids:
         raise InvalidValueError(
             f"demo needs parameter {input_id!r} and species {output_id!r} in {model_path}; "
-            "use the bundled sbml_models/phosphorylation_cycle_neuron.ant."
+            "use the bundled model phosphorylation_cycle_neuron (epl_sysbio.models.path(...))."
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -66,12 +66,18 @@ def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str
     ax1.set_ylabel(f"steady-state [{output_id}]")
     ax1.set_title(f"{model.id}: steady-state response")
     ax1.grid(alpha=0.3)
-    ax2.plot(relaxed.trace[:, 0], relaxed.trace[:, 1], color="tab:red")
-    ax2.set_xscale("symlog", linthresh=1.0)
-    ax2.set_xlabel("time (s)")
+    # A log time axis shows the fast and the slow phase; t = 0 (the state before the step) has no
+    # place on it, so it is drawn as a reference line (a symlog axis would bend the curve at its threshold).
+    t, y = relaxed.trace[:, 0], relaxed.trace[:, 1]
+    ax2.axhline(y[0], color="grey", lw=0.8, ls=":", label=f"before the step ({input_id} = 0.5)")
+    ax2.axhline(y[-1], color="tab:blue", lw=0.8, ls="--", label=f"steady state at {input_id} = 1.5")
+    ax2.plot(t[t > 0], y[t > 0], color="tab:red", marker=".", ms=3, label="relaxation")
+    ax2.set_xscale("log")
+    ax2.set_xlabel("time after the step (s)")
     ax2.set_ylabel(f"[{output_id}]")
-    ax2.set_title(f"relaxation after {input_id}: 0.5 -> 1.5 ({relaxed.ended_by})")
-    ax2.grid(alpha=0.3)
+    ax2.set_title(f"relaxation after {input_id}: 0.5 -> 1.5 ({relaxed.ended_by} at t = {relaxed.time:.3g})")
+    ax2.legend(fontsize=8, loc="best")
+    ax2.grid(alpha=0.3, which="both")
     fig.tight_layout()
     save_figure(fig, out / "input_response.png", dpi=120)
     plt.close(fig)

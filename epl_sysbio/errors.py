@@ -27,6 +27,7 @@ __all__ = [
     "TimeLimitError",
     "NativeCrashError",
     "RunLockedError",
+    "OptionalDependencyError",
     "invalid_parameter_message",
     "format_ids",
     "checked_number",
@@ -95,6 +96,10 @@ class NativeCrashError(EplSysbioError, RuntimeError):
 
 class RunLockedError(EplSysbioError, RuntimeError):
     """A run directory is in use by another live process (its lock file names the owner)."""
+
+
+class OptionalDependencyError(EplSysbioError, ModuleNotFoundError):
+    """A feature needs a package from an extra that is not installed (the message names the pip command)."""
 
 
 def format_ids(ids: Iterable[str], limit: int = 20) -> str:

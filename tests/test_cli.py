@@ -112,3 +112,46 @@ def test_xor_command_runs_refuses_overwrite_and_resumes(capsys, tmp_path):
     assert code == 2 and "already holds checkpoints" in err
     code, stdout, _ = run(capsys, "xor", "--out", str(out), "--resume", "--generations", "8")
     assert json.loads(stdout.strip().splitlines()[-1])["generations"] == 8
+
+
+def test_version_and_help_need_no_heavy_library():
+    code = ("import sys\nfrom epl_sysbio.cli import main\n"
+            "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('roadrunner', 'libsbml', 'numpy', 'matplotlib', 'tellurium') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.splitlines() == ["epl-sysbio 0.1.0", "[]"]
+
+
+def test_bundled_models_by_name(capsys):
+    from epl_sysbio import models
+
+    assert {"receptor_synapse", "schloegl_bistable", "phosphorylation_cycle_neuron"} <= set(models.names())
+    assert models.path("receptor_synapse").read_text().startswith("// Receptor-binding synapse")
+    assert models.path("receptor_synapse.ant") == models.path("receptor_synapse")
+    assert models.load("homeostatic_unit").id == "homeostatic_unit"
+    from epl_sysbio.errors import UnknownIdError
+
+    with pytest.raises(UnknownIdError, match="'receptor_synapse'"):
+        models.path("receptor_synapses")
+    code, out, _ = run(capsys, "models")
+    assert code == 0 and str(models.path("schloegl_bistable")) in out
+    code, out, _ = run(capsys, "steady", "receptor_synapse", "--format", "json")
+    assert code == 0 and json.loads(out)["model"] == "receptor_synapse"
+    code, _, err = run(capsys, "steady", "no_such_model")
+    assert code == 2 and "neither a file nor a bundled model" in err and "receptor_synapse" in err
+
+
+def test_analyze_prints_kind_eigenvalues_and_control_coefficients(capsys):
+    code, out, _ = run(capsys, "analyze", "schloegl_bistable", "--scan", "k4=5:7:21")
+    assert code == 0
+    assert "kind      stable node" in out
+    assert "leading eigenvalues of the reduced Jacobian" in out and "\n  -2\n" in out
+    assert "[X] / decay" in out and "-5.5" in out
+    assert "folds at 5.6151, 6.3849; hysteresis between 5.6151 and 6.3849" in out
+
+
+def test_status_prints_as_its_value():
+    from epl_sysbio import Engine, models
+
+    result = Engine(models.load("receptor_synapse")).steady_state()
+    assert str(result.status) == "stable" and f"{result.method}" == "newton"

@@ -13,7 +13,9 @@ that parameter is the *fold* (saddle-node), located to ``fold_rtol``.
 
 Branches from both sweeps that coincide on shared grid points (relative
 ``1e-6``) are merged. Between two folds of opposite sweeps the up and down
-sweeps disagree: that interval is the *hysteresis* window. Inside it,
+sweeps disagree: that interval is the *hysteresis* window, reported between
+the refined folds (or, if a fold could not be refined, the outermost grid
+points where the sweeps disagree). Inside it,
 ``fill_unstable`` starts Newton halfway between the two stable branches, which
 in a fold-type (S-shaped) bifurcation lands on the middle, unstable branch.
 
@@ -96,6 +98,16 @@ class ScanResult:
     @property
     def n_unstable_points(self) -> int:
         return int(sum(np.sum(~b.stable) for b in self.branches))
+
+    def describe(self) -> str:
+        """One line: branches, folds and the hysteresis window."""
+        text = (f"{len(self.branches)} branches ({sum(not b.unstable for b in self.branches)} stable) over "
+                f"{self.grid[0]:.6g}..{self.grid[-1]:.6g}")
+        if self.folds:
+            text += "; folds at " + ", ".join(f"{f.parameter:.6g}" for f in self.folds)
+        if self.hysteresis:
+            text += f"; hysteresis between {self.hysteresis[0]:.6g} and {self.hysteresis[1]:.6g}"
+        return text
 
     def summary(self) -> dict:
         return {
@@ -237,7 +249,7 @@ def scan_1d(
                           grid, raw["up"][3] + raw["down"][3])
         differ = np.array([_rel(a, b) > 1e-6 if np.all(np.isfinite(a)) and np.all(np.isfinite(b)) else False
                            for a, b in zip(raw["up"][0], raw["down"][0])])
-        hysteresis = (float(grid[differ].min()), float(grid[differ].max())) if differ.any() else None
+        hysteresis = _hysteresis(grid, differ, raw["up"][3] + raw["down"][3])
         if opts.fill_unstable and hysteresis is not None:
             middle = _fill_unstable(sweeper, grid, raw, differ)
             if middle is not None:
@@ -248,6 +260,18 @@ def scan_1d(
     folds = tuple(sorted(raw["up"][3] + raw["down"][3], key=lambda f: f.parameter))
     return ScanResult(parameter, outputs, grid, branches, folds, hysteresis,
                       {k: raw[k][0] for k in raw}, {k: raw[k][1] for k in raw})
+
+
+def _hysteresis(grid: np.ndarray, differ: np.ndarray, folds: list[Fold]) -> tuple[float, float] | None:
+    """The window where the sweeps disagree: between the folds that bound it (each within one grid
+    step of the disagreeing points), else the outermost disagreeing grid points."""
+    if not differ.any():
+        return None
+    k_lo, k_hi = int(np.flatnonzero(differ)[0]), int(np.flatnonzero(differ)[-1])
+    lo, hi = float(grid[k_lo]), float(grid[k_hi])
+    below = [f.parameter for f in folds if grid[max(k_lo - 1, 0)] <= f.parameter <= lo]
+    above = [f.parameter for f in folds if hi <= f.parameter <= grid[min(k_hi + 1, len(grid) - 1)]]
+    return (min(below) if below else lo, max(above) if above else hi)
 
 
 def _merge(segments, grid, folds) -> tuple[Branch, ...]:

@@ -105,6 +105,12 @@ def train_params(
 ) -> TrainingResult:
     """Fit the layer's trainable parameters to ``targets`` by Adam.
 
+    Adam, per step t with gradient g of the loss in the optimised coordinates
+    ``z`` (``log theta`` or ``theta``; ``dL/dlog theta = theta dL/dtheta``):
+    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
+    ``z <- z - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``.
+    A step with no stable sample stops the run (the loss is NaN there).
+
     Parameters
     ----------
     layer : EquilibriumLayer
@@ -112,12 +118,6 @@ def train_params(
     targets : array, shape (B, k)
         Target outputs, in ``layer.output_ids`` order.
     options : TrainingOptions, optional
-
-    Adam, per step t with gradient g of the loss in the optimised coordinates
-    ``z`` (``log theta`` or ``theta``; ``dL/dlog theta = theta dL/dtheta``):
-    ``m <- b1 m + (1 - b1) g``, ``v <- b2 v + (1 - b2) g^2``,
-    ``z <- z - lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)``.
-    A step with no stable sample stops the run (the loss is NaN there).
     """
     opts = options or TrainingOptions()
     x = np.asarray(x, dtype=float)

@@ -13,12 +13,18 @@ Spec (:mod:`.spec`), frozen dataclasses validated at construction:
     ``spec.nodes_with_role("input")``, ``spec.node_index``; matrices ``composition_matrix()`` (M),
     ``masses()``, ``charges()``, ``potentials()``, ``electric_matrix()`` (V), ``stoichiometry()``.
     ``spec_to_dict`` / ``spec_from_dict``: plain JSON-ready data.
+
 NumPy reference (:mod:`.reference`): ``ReferenceDynamics(spec)`` with ``energy(x, p)``,
     ``chemical_potential``, ``velocity``, ``rhs(x, p, flows=FLOWS)``, ``conserved_totals``; batched over
     leading dimensions.
+
 SBML (:mod:`.sbml`): ``spec_to_model(spec) -> Model`` and ``spec_from_model(model) -> RdsSpec``.
+
 Random specs (:mod:`.sampling`): ``random_spec(rng, n_nodes=...)`` for tests and benchmarks.
-Examples (:mod:`.examples`): ``appendix_b_spec()``, the source of ``sbml_models/epl_appendix_b.ant``.
+
+Examples (:mod:`.examples`): ``appendix_b_spec()``, the source of the bundled model ``epl_appendix_b``.
+
+Diagrams (:mod:`.diagram`): ``plot_network(path, spec)`` draws a spec as a bipartite species/reaction graph.
 
 See docs/dynamics.md for the maths-to-code map.
 """

@@ -1,4 +1,4 @@
-"""Hand-written RDS examples (the source of the generated files in ``sbml_models/``)."""
+"""Hand-written RDS examples (the source of the generated bundled models in ``epl_sysbio/models/``)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ x_R_mem (inject receptor)."""
 def appendix_b_spec() -> RdsSpec:
     """Outside / membrane / inside with ligand binding, ion diffusion, a Hamiltonian ion channel and a bath.
 
-    The notes of the spec (and of its SBML model) explain it; ``sbml_models/epl_appendix_b.ant`` is
+    The notes of the spec (and of its SBML model) explain it; the bundled model ``epl_appendix_b`` is
     ``spec_to_model(appendix_b_spec()).to_antimony()``.
     """
     return RdsSpec(

@@ -19,6 +19,7 @@ basis ``G`` (``G @ N = 0``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg
@@ -27,7 +28,7 @@ from epl_sysbio.dynamics import kernel
 from epl_sysbio.dynamics.spec import RdsSpec
 from epl_sysbio.errors import InvalidValueError
 
-__all__ = ["NativeDynamics", "NativeRun", "jit_warmup"]
+__all__ = ["NativeDynamics", "NativeRun", "NewtonResult", "jit_warmup"]
 
 #: Names of the kernel's status codes.
 STATUS_NAMES = {kernel.OK: "ok", kernel.FAILED: "failed", kernel.TOO_STIFF: "too_stiff",
@@ -40,14 +41,17 @@ class NativeRun:
 
     ``status`` is ``"ok"``, ``"failed"`` (step size underflow or non-finite
     values), ``"too_stiff"`` (the work cap) or, for :meth:`NativeDynamics.relax`,
-    ``"time_cap"``; ``time`` the model time reached; ``attempts`` the RODAS4
-    step attempts it took; ``trace`` the recorded outputs (time first).
+    ``"time_cap"`` or ``"diverged"``; ``time`` the model time reached;
+    ``attempts`` the RODAS3 step attempts it took; ``trace`` the recorded
+    outputs (time first); ``largest`` the largest absolute amount at the end
+    (nan if any is nan).
     """
 
     status: str
     time: float
     attempts: int
     trace: np.ndarray
+    largest: float = 0.0
 
 
 class NativeDynamics:
@@ -111,7 +115,6 @@ class NativeDynamics:
                      np.zeros(ny + 1, np.int64), np.empty(0, np.int64))
         self.net = self.net[:16] + kernel.symbolic_lu(self._structure())
         self.y = np.concatenate([[nd.initial_amount for nd in nodes], np.zeros(nm)])
-        self._h_next = -1.0  # the integrator's next step size, carried from one window to the next
 
     def _structure(self) -> np.ndarray:
         """Where the Jacobian can be non-zero: the union of its non-zeros at two random states
@@ -120,7 +123,8 @@ class NativeDynamics:
         ny = len(self.ids)
         pattern = np.zeros((ny, ny), dtype=bool)
         for _ in range(2):
-            y = np.concatenate([rng.uniform(0.5, 2.0, self.n), rng.uniform(0.5, 2.0, self.nm) * rng.choice([-1, 1], self.nm)])
+            momenta = rng.uniform(0.5, 2.0, self.nm) * rng.choice([-1.0, 1.0], self.nm)
+            y = np.concatenate([rng.uniform(0.5, 2.0, self.n), momenta])
             jm = np.empty((ny, ny))
             kernel.jacobian(y, self.net, jm, np.empty(self.n), np.empty(self.n))
             pattern |= jm != 0.0
@@ -186,24 +190,20 @@ class NativeDynamics:
     # ---------------------------------------------------------------- solvers
     def integrate(self, t_end: float, points: int, out_index: np.ndarray, *, rtol: float, atol: float,
                   max_steps: int) -> NativeRun:
-        """Integrate the state over ``[0, t_end]``, recording ``y[out_index]`` at ``points`` equal times.
-
-        The step size carries over from the previous window (a deterministic
-        function of the network and what happened to it).
-        """
+        """Integrate the state over ``[0, t_end]``, recording ``y[out_index]`` at ``points`` equal times."""
         out_index = np.asarray(out_index, dtype=np.int64)
         trace = np.empty((points, 1 + len(out_index)))
-        status, t, self._h_next, attempts = kernel.integrate(
-            self.y, float(t_end), int(points), out_index, trace, float(rtol), float(atol), self._h_next,
+        status, t, _, attempts = kernel.integrate(
+            self.y, float(t_end), int(points), out_index, trace, float(rtol), float(atol), -1.0,
             int(max_steps), self.net)
         done = points if status == kernel.OK else 0
-        return NativeRun(STATUS_NAMES[status], t, attempts, trace[:done])
+        return NativeRun(STATUS_NAMES[status], t, attempts, trace[:done], float(kernel.largest(self.y)))
 
     def relax(self, t_max: float, *, atol: float, rtol: float, integrator_rtol: float, integrator_atol: float,
               max_steps: int, max_amount: float = np.inf, first_step: float = 0.1) -> NativeRun:
         """Integrate until ``norm(F) <= atol + rtol * norm(y)`` (status ``"ok"``) or ``t_max`` (``"time_cap"``).
 
-        Chunks double in length from ``first_step``; an amount above
+        Chunks double in length from ``first_step`` up to ``kernel.MAX_CHUNK``; an amount above
         ``max_amount`` at a chunk's end ends it as ``"diverged"``.
         """
         status, t, attempts = kernel.relax(self.y, float(t_max), float(first_step), float(atol), float(rtol),
@@ -211,24 +211,29 @@ class NativeDynamics:
                                            float(max_amount), self.net)
         return NativeRun(STATUS_NAMES[status], t, attempts, np.empty((0, 1)))
 
-    def newton(self, *, atol: float, rtol: float, max_iter: int = 50) -> tuple[bool, int]:
-        """Newton's method to the steady state with the current conserved totals.
+    def newton(self, *, atol: float, rtol: float, max_iter: int = 50) -> NewtonResult:
+        """The kernel's Newton to the steady state with the current conserved totals
+        (:func:`~epl_sysbio.dynamics.kernel.newton`). The state changes only if it converges."""
+        y = self.y.copy()
+        ok, iterations, residual, norm_state = kernel.newton(y, self.independent, self.conservation, float(atol),
+                                                             float(rtol), int(max_iter), self.net)
+        if ok:
+            self.y = y
+        return NewtonResult(bool(ok), int(iterations), float(residual), float(norm_state))
 
-        The kernel's Newton in ``(ln x, p)`` first and, if it fails, in
-        ``(x, p)`` (each converges from starts where the other stalls). The
-        state changes only if one converges. Returns ``(converged, iterations)``,
-        iterations summed over both.
-        """
-        total = 0
-        for logspace in (True, False):
-            y = self.y.copy()
-            ok, iterations = kernel.newton(y, self.independent, self.conservation, float(atol), float(rtol),
-                                           int(max_iter), logspace, self.net)
-            total += int(iterations)
-            if ok:
-                self.y = y
-                return True, total
-        return False, total
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        """Add ``amounts`` to the state at ``index`` (in place); returns the largest absolute amount after."""
+        return float(kernel.add(self.y, index, amounts))
+
+
+class NewtonResult(NamedTuple):
+    """How :meth:`NativeDynamics.newton` ended: converged or not, iterations, and ``norm(F)``, ``norm(y)``
+    at the answer (``inf``, 0 when it failed)."""
+
+    converged: bool
+    iterations: int
+    residual: float
+    norm_state: float
 
 
 def _conservation(stoichiometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,7 @@ accepts any number of leading batch dimensions.
     mu_i    = ln x_i + psi_i,   psi_i = 1 + a_i + (V x)_i + p_i^2 / (2 m_i)   (the "excess potential")
     w_i     = x_i p_i / m_i
 
-Flows (summed over those selected):
+Flows (summed over those selected)::
 
     reaction, diffusion  J_r = k_r (exp(alpha_r.mu) - exp(beta_r.mu)),   dx += nu_r J_r
                          (exp(alpha_r.mu) = prod_i (x_i e^psi_i)^alpha_ri: no logarithm needed)

@@ -17,15 +17,22 @@ underscores, so the ids cannot collide)::
     reactions    R_<gi>_<gj>_<gk>_<s>   gi + gj <-> gk:  k*(x_i e^psi_i * x_j e^psi_j - x_k e^psi_k)
                  D_<g>_<sa>_<sb>        x_a <-> x_b:     k*(x_a e^psi_a - x_b e^psi_b)
                  H_<g>_<sa>_<sb>_x      x_a <-> x_b:     v*(w_b - w_a)*x_a*x_b,    w = x p / m
-                 H_<g>_<sa>_<sb>_p      p_b <-> p_a:     v*(mu_b - mu_a)*x_a*x_b
+                 H_<g>_<sa>_<sb>_p      p_b <-> p_a:     v*(mu_b - mu_a)*x_a*x_b,
+                                                         ln x taken as ln(max(x, 1e-300))
                  C_<g>_<s>              p -> :           c*w            (collision)
                  E_<g>_<s>              -> x:            h*(exp(-psi) - x)   (reservoir, only where h > 0)
+
+The logarithm in the Hamiltonian momentum flow is ``ln(max(x, 1e-300))``
+(SBML L3V2's ``max``): identical for x > 0, and finite where an integrator's
+step takes a node decaying to a tiny equilibrium amount just below 0, where
+``ln`` would give NaN and CVODE would fail its convergence test (the
+compiled kernel, :mod:`epl_sysbio.dynamics.kernel`, does the same).
 
 Momenta are ordinary floating species in their own compartment, moved by
 reactions whose rate laws are the signed dp/dt terms. libRoadRunner's
 ``steadyState()`` solves floating species only; variables of rate rules are
-left where they are (see the Hodgkin-Huxley note in
-``../shared/biomodels/README.md``), so rate rules for p would give steady
+left where they are (BIOMD0000000020, Hodgkin-Huxley: ``docs/biomodels_findings.md``),
+so rate rules for p would give steady
 states whose momenta are never solved. As species, p takes part in NLEQ2's
 Newton iteration, in conserved-moiety analysis and in the reduced Jacobian.
 Nodes on no Hamiltonian edge have dp/dt = -c w, so p = 0 stays 0 and they
@@ -62,6 +69,8 @@ __all__ = ["RDS_NAMESPACE", "spec_to_model", "spec_from_model"]
 #: XML namespace of the spec annotation.
 RDS_NAMESPACE = "https://github.com/epl-sysbio/epl_sysbio/rds/1"
 MOMENTUM_SPACE = "momentum_space"
+#: Floor of the amounts inside the Hamiltonian flow's logarithm (the kernel's ``_TINY``).
+_TINY = 1e-300
 
 # SBO terms (https://www.ebi.ac.uk/sbo/)
 _SBO_COMPARTMENT = 290  # physical compartment
@@ -88,6 +97,10 @@ class _Builder:
         self.doc = libsbml.SBMLDocument(3, 2)
         self.model = self.doc.createModel()
         self.model.setId(spec.name)
+        # Amounts, sizes and time are dimensionless numbers here (H has x ln x); declaring them lets
+        # other tools import the network without assuming mole, litre and second (COPASI warns otherwise).
+        for unit in ("Substance", "Time", "Volume", "Area", "Length", "Extent"):
+            self._check(getattr(self.model, f"set{unit}Units")("dimensionless"), f"the model's {unit.lower()} units")
 
     @staticmethod
     def _check(status: int, what: str) -> None:
@@ -229,8 +242,9 @@ def spec_to_model(spec: RdsSpec) -> Model:
         b.parameter(f"v_{e.id}", e.rate, _SBO_KINETIC_CONSTANT)
         b.reaction(f"{e.id}_x", {xa: 1}, {xb: 1}, f"v_{e.id}*({xb}*{pb}/{m} - {xa}*{pa}/{m})*{xa}*{xb}",
                    _SBO_TRANSPORT)
+        log_ratio = f"ln(max({xb}, {_TINY:g})) - ln(max({xa}, {_TINY:g}))"
         b.reaction(f"{e.id}_p", {pb: 1}, {pa: 1},
-                   f"v_{e.id}*(ln({xb}) - ln({xa}) + {_psi(nb)} - {_psi(na)})*{xa}*{xb}", _SBO_PROCESS)
+                   f"v_{e.id}*({log_ratio} + {_psi(nb)} - {_psi(na)})*{xa}*{xb}", _SBO_PROCESS)
     for i in sorted(momentum):
         n = spec.nodes[i]
         cid = f"c_{n.gene}_{n.space}"

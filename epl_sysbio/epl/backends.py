@@ -10,7 +10,7 @@ classes implement it:
   :class:`~epl_sysbio.simulate.Engine`): CVODE for windows and relaxations,
   NLEQ2 for the settle. The reference for every number.
 - :class:`NativeDynamics`: an :class:`~epl_sysbio.dynamics.RdsSpec` on the
-  compiled kernel (:mod:`epl_sysbio.dynamics.kernel`): RODAS4 with the
+  compiled kernel (:mod:`epl_sysbio.dynamics.kernel`): RODAS3 with the
   analytic Jacobian, and a bounded Newton with the conservation laws in its
   linear system. No compilation per network.
 
@@ -20,10 +20,14 @@ Both apply the same rules, so that a result means the same on each:
   floating species' concentrations (the native state is amounts in
   compartments of size 1: the same numbers);
 - a Newton answer counts only if it passes the residual test with no
-  amount below ``-atol`` (momenta excepted); otherwise the state is put back;
+  amount below ``-atol`` (momenta excepted) and none fallen below
+  :data:`MAX_DROP` of its start (:meth:`LearnerDynamics.newton`); otherwise
+  the state is put back;
 - a window or relaxation ends ``"failed"`` (the integrator gave up, or
   values went non-finite) or ``"too_stiff"`` when it needs more than
-  ``max_steps`` integrator steps between two output times;
+  ``max_steps`` integrator steps between two output times (a relaxation's
+  output times are the ends of its chunks, which double from 0.1 up to
+  ``MAX_CHUNK``);
 - integration tolerances ``integrator_rtol`` / ``integrator_atol`` apply to
   windows and relaxations alike.
 """
@@ -36,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from epl_sysbio.dynamics import kernel
+from epl_sysbio.dynamics.kernel import MAX_CHUNK
 from epl_sysbio.dynamics.native import NativeDynamics as _Kernel
 from epl_sysbio.dynamics.spec import RdsSpec
 from epl_sysbio.simulate import Engine
@@ -45,6 +51,10 @@ __all__ = ["Tolerances", "Window", "Relaxation", "LearnerDynamics", "RoadRunnerD
 
 #: The backends a learner can run on, by the name ``[learner] backend`` takes.
 BACKENDS = ("native", "roadrunner")
+
+#: A Newton answer in which an amount fell below this fraction of its start is refused (see
+#: :meth:`LearnerDynamics.newton`).
+MAX_DROP = 1e-8
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,11 +71,13 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class Window:
-    """A recorded window: ``ended_by`` ``"ok"``, ``"failed"`` or ``"too_stiff"``; trace time first."""
+    """A recorded window: ``ended_by`` ``"ok"``, ``"failed"`` or ``"too_stiff"``; trace time first;
+    ``largest`` the largest absolute amount at its end."""
 
     ended_by: str
     trace: np.ndarray
     message: str = ""
+    largest: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,28 +118,50 @@ class LearnerDynamics(abc.ABC):
         """Set every amount (conserved totals follow)."""
 
     @abc.abstractmethod
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-        """Add ``amounts`` to the species at ``index`` (conserved totals move by them); returns the new amounts."""
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        """Add ``amounts`` to the species at ``index`` (conserved totals move by them); returns the largest
+        absolute amount after (nan if any is nan)."""
+
+    def largest(self) -> float:
+        """The largest absolute amount now (nan if any is nan)."""
+        return float(kernel.largest(self.amounts()))
 
     @abc.abstractmethod
     def window(self, t_end: float, points: int, out_index: np.ndarray) -> Window:
         """Integrate ``[0, t_end]`` recording the concentrations of ``out_index`` at ``points`` equal times."""
 
     @abc.abstractmethod
-    def newton(self) -> bool:
-        """Newton from the current state; True (state moved) only if the answer passes the residual test."""
+    def _newton(self) -> tuple[bool, float, float]:
+        """The engine's Newton from the current state: whether it reports success, then
+        ``norm(F)`` and ``norm(x)`` (x in concentrations) at its answer."""
 
     @abc.abstractmethod
     def relax(self, t_max: float) -> Relaxation:
         """Integrate until the residual test passes or t_max; ``"diverged"`` once an amount exceeds ``max_amount``.
 
-        Both tests are applied at the ends of chunks whose length doubles from 0.1.
+        Both tests are applied at the ends of chunks whose length doubles from 0.1 up to
+        :data:`~epl_sysbio.dynamics.kernel.MAX_CHUNK` (the work cap counts steps per chunk).
         """
 
-    def _accept(self, y: np.ndarray, residual: float, norm_state: float) -> bool:
+    def newton(self) -> bool:
+        """Newton from the current state; True (state moved) only if the answer is accepted.
+
+        Accepted: finite, the residual test passes, no amount below ``-atol``
+        (momenta excepted), and no amount fell below :data:`MAX_DROP` times its
+        value at the start. The last rule refuses the spurious roots on the
+        boundary x = 0, where every flow through a node vanishes and an
+        absolute residual test passes short of the equilibrium (seen on
+        generated networks: Newton marching a node to 1e-17, an unstable point,
+        while the trajectory settled at 0.15); the trajectory is followed instead.
+        """
+        y0 = self.amounts()
+        converged, residual, norm_state = self._newton()
         tol = self.tolerances
-        return bool(np.all(np.isfinite(y)) and np.all(y[self.nonnegative] >= -tol.atol)
-                    and residual <= tol.atol + tol.rtol * norm_state)
+        if converged and kernel.newton_accepted(self.amounts(), y0, self.nonnegative, tol.atol, tol.rtol, residual,
+                                                norm_state, MAX_DROP):
+            return True
+        self.write(y0)
+        return False
 
 
 class RoadRunnerDynamics(LearnerDynamics):
@@ -152,9 +186,15 @@ class RoadRunnerDynamics(LearnerDynamics):
         integrator = rr.integrator
         integrator.setValue("maximum_num_steps", tolerances.max_steps)
         integrator.setValue("relative_tolerance", tolerances.integrator_rtol)
-        # CVODE's absolute tolerance is in amounts; the engine may have scaled it down for tiny compartments.
-        atol = min(tolerances.integrator_atol, float(integrator.getValue("absolute_tolerance")))
+        # integrator_atol is a concentration; CVODE's absolute tolerance is in amounts. It goes in as a
+        # vector, one per state variable: libRoadRunner scales a scalar tolerance by each species'
+        # current value whenever CVODE restarts, so a momentum settled at 1e-20 would get an absolute
+        # tolerance near 1e-32 and CVODE would crawl (10^5 steps per window, then too_stiff).
+        volumes = rr.model.getCompartmentVolumes()
+        smallest = float(np.min(volumes)) if len(volumes) else 1.0
+        atol = tolerances.integrator_atol * min(1.0, smallest)
         integrator.setValue("absolute_tolerance", atol)
+        integrator.setValue("absolute_tolerance", [atol] * len(integrator.getAbsoluteToleranceVector()))
         self._options = roadrunner.SimulateOptions()
         self._selections: tuple[str, ...] | None = None
 
@@ -164,11 +204,11 @@ class RoadRunnerDynamics(LearnerDynamics):
     def write(self, amounts: np.ndarray) -> None:
         self.engine.write_amounts(np.asarray(amounts, dtype=float))
 
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
         y = self.amounts()
-        y[index] += amounts
+        big = kernel.add(y, index, amounts)
         self.engine.write_amounts(y)
-        return y
+        return float(big)
 
     def _simulate(self, t_end: float, points: int, out_index: np.ndarray) -> np.ndarray:
         """libRoadRunner's time course without its Python wrapper (selections parsed once per set)."""
@@ -189,23 +229,15 @@ class RoadRunnerDynamics(LearnerDynamics):
             return _integrator_failure(str(exc), Window, np.zeros((0, 1 + len(out_index))))
         if not np.all(np.isfinite(trace)):
             return Window("failed", trace[:0], "non-finite values")
-        return Window("ok", trace)
+        return Window("ok", trace, largest=self.largest())
 
-    def _residual_test(self) -> bool:
+    def _newton(self) -> tuple[bool, float, float]:
         eng = self.engine
-        return self._accept(self.amounts(), eng.residual(), float(np.linalg.norm(eng.state())))
-
-    def newton(self) -> bool:
-        y0 = self.amounts()
         try:
-            self.engine.roadrunner.steadyState()
+            eng.roadrunner.steadyState()
         except RuntimeError:
-            self.write(y0)
-            return False
-        if self._residual_test():
-            return True
-        self.write(y0)
-        return False
+            return False, math.inf, 0.0
+        return True, eng.residual(), float(np.linalg.norm(eng.state()))
 
     def relax(self, t_max: float) -> Relaxation:
         tol = self.tolerances
@@ -226,7 +258,7 @@ class RoadRunnerDynamics(LearnerDynamics):
             except RuntimeError as exc:
                 return _integrator_failure(str(exc), Relaxation, t)
             t += span
-            step *= 2.0
+            step = min(2.0 * step, MAX_CHUNK)
 
 
 def _integrator_failure(message: str, kind, first):
@@ -257,21 +289,21 @@ class NativeDynamics(LearnerDynamics):
     def write(self, amounts: np.ndarray) -> None:
         self.kernel.y = np.array(amounts, dtype=float)
 
-    def add(self, index: np.ndarray, amounts: np.ndarray) -> np.ndarray:
-        self.kernel.y[index] += amounts
-        return self.kernel.y.copy()
+    def add(self, index: np.ndarray, amounts: np.ndarray) -> float:
+        return self.kernel.add(index, amounts)
 
     def window(self, t_end: float, points: int, out_index: np.ndarray) -> Window:
         tol = self.tolerances
         run = self.kernel.integrate(t_end, points, out_index, rtol=tol.integrator_rtol, atol=tol.integrator_atol,
                                     max_steps=tol.max_steps)
         if run.status == "ok":
-            return Window("ok", run.trace)
+            return Window("ok", run.trace, largest=run.largest)
         return Window(run.status, run.trace, _native_message(run.status, run.time, tol.max_steps))
 
-    def newton(self) -> bool:
+    def _newton(self) -> tuple[bool, float, float]:
         tol = self.tolerances
-        return self.kernel.newton(atol=tol.atol, rtol=tol.rtol)[0]
+        result = self.kernel.newton(atol=tol.atol, rtol=tol.rtol)
+        return result.converged, result.residual, result.norm_state
 
     def relax(self, t_max: float) -> Relaxation:
         tol = self.tolerances
@@ -290,5 +322,5 @@ class NativeDynamics(LearnerDynamics):
 
 def _native_message(status: str, t: float, max_steps: int) -> str:
     if status == "too_stiff":
-        return f"integrator: more than {max_steps} RODAS4 steps between two output times (t = {t:.6g})"
+        return f"integrator: more than {max_steps} RODAS3 steps between two output times (t = {t:.6g})"
     return f"integrator: step size underflow or non-finite values at t = {t:.6g}"

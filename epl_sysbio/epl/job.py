@@ -56,6 +56,7 @@ from epl_sysbio.evolve.rundir import LOCK_NAME, RunLock
 
 from .config import EplJobConfig, job_config_hash, job_config_to_toml, load_job_config
 from .fitness import LearnerReport
+from .learner import LEARNER_STATUSES
 from .substrate import evaluate_genome
 
 __all__ = ["JobResult", "run_job", "prepare_run_dir", "summarise", "epl_fitness", "RUN_FILES"]
@@ -177,7 +178,9 @@ def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[
         "generations_planned": config.run.generations,
         "epochs": config.task.epochs,
         "evaluations": evaluations,
+        "backend": config.learner.backend,
         "wall_s": wall_s,
+        "generation_wall_s": [r["wall_s"] for r in records],
         "wall_s_per_evaluation": wall_s / evaluations if evaluations else None,
         "best_fitness": best["best_fitness"] if best else None,
         "best_generation": best["gen"] if best else None,
@@ -201,7 +204,7 @@ def _record(gen: int, population: list[Genome], species: int, evaluations: int, 
         "std_fitness": float(fit.std()), "species": species, "evaluations": evaluations, "wall_s": wall_s,
         "best_performance": report.performance, "best_steps_to_goal": report.steps_to_goal,
         "best_size": report.size, "best_status": report.status, "best_alignment": alignment,
-        "best_seed": seed, "ok": statuses.get("ok", 0), "too_small": statuses.get("too_small", 0),
+        "best_seed": seed, **{status: statuses.get(status, 0) for status in LEARNER_STATUSES},
         "stopped": sum(n for k, n in statuses.items() if k not in ("ok", "too_small")),
     }
 
@@ -297,6 +300,7 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
     own = executor is None
     executor = executor or make_executor(config.run)
     progress = ProgressReporter(config.run.generations, len(records), enabled=config.run.progress)
+    ticking = progress.wrap(executor)  # the loop's evaluations tick the progress bar one by one
     wall0 = time.perf_counter() - sum(r["wall_s"] for r in records)
     try:
         for gen in range(len(records), config.run.generations):
@@ -305,9 +309,9 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
             reports.mkdir(parents=True)
             horizon = ecfg.replace(run={"generations": gen + 1, "progress": False, "plots": False})
             if gen == 0:
-                result = evolve(fitness, horizon, run_dir=out / "neat", executor=executor)
+                result = evolve(fitness, horizon, run_dir=out / "neat", executor=ticking)
             else:
-                result = resume(out / "neat", fitness, config=horizon, executor=executor,
+                result = resume(out / "neat", fitness, config=horizon, executor=ticking,
                                 checkpoint=out / "neat" / "checkpoints" / f"gen-{gen:06d}.json")
             evaluated_s = time.perf_counter() - t0
             population = result.population
@@ -338,6 +342,9 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
         entry = json.loads(lines[best_gen])
         export_champion(bests[best_gen], records[best_gen]["best_seed"], config, out / "best",
                         report=LearnerReport.from_dict(entry["report"]))
+        learner_file = out / "best" / "learner.json"
+        if learner_file.exists():
+            summary["champion_recheck"] = json.loads(learner_file.read_text())["recheck"]
     if config.run.plots:
         write_plots(out, config, records, bests)
     atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())

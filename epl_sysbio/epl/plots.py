@@ -16,8 +16,8 @@ from epl_sysbio.files import save_figure
 __all__ = ["plot_fitness_curves", "plot_training_time", "plot_network", "plot_learning_trace", "write_plots",
            "ROLE_COLOURS"]
 
-#: Node fill colour by role (a node without a role is "hidden").
-ROLE_COLOURS = {"input": "tab:green", "output": "tab:red", "feedback": "tab:purple", "hidden": "lightgrey"}
+from epl_sysbio.dynamics.diagram import ROLE_COLOURS  # re-exported: it lived here first
+from epl_sysbio.evolve.report import integer_ticks
 
 
 def _pyplot():
@@ -44,6 +44,7 @@ def plot_fitness_curves(path: Path, records: Sequence[dict], *, title: str = "")
     ax.axhline(99, color="grey", lw=0.8, ls=":", label="99")
     ax.set_ylim(-2, 102)
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(integer_ticks())
     ax.set_ylabel("fitness (0-100)")
     ax.set_title(title or "EPL learners: fitness per generation")
     ax.legend(loc="lower right", fontsize=8)
@@ -69,6 +70,7 @@ def plot_training_time(path: Path, generations: Sequence[int], relative: Sequenc
     else:
         ax.text(0.5, 0.5, "no learner reached the goal", ha="center", va="center", transform=ax.transAxes)
     ax.set_xlabel("generation")
+    ax.xaxis.set_major_locator(integer_ticks())
     ax.set_ylabel("training time (% of the first goal generation)")
     ax.set_title("Training time to the goal (learning steps)")
     ax.grid(alpha=0.3)
@@ -78,63 +80,10 @@ def plot_training_time(path: Path, generations: Sequence[int], relative: Sequenc
 
 
 def plot_network(path: Path, spec, *, title: str = "") -> None:
-    """(c) An RDS: spaces as regions, nodes coloured by role, edges styled by flow type.
+    """(c) An RDS as a bipartite species/reaction diagram (:func:`epl_sysbio.dynamics.diagram.plot_network`)."""
+    from epl_sysbio.dynamics.diagram import plot_network as draw
 
-    Reactions ``i + j <-> k`` are grey lines from each reactant to the product
-    within a space; diffusion edges dashed blue and Hamiltonian edges dotted
-    red between neighbouring spaces; a node connected to the reservoir has a
-    thick dark-green rim. Line widths grow with log(1 + rate).
-    """
-    plt = _pyplot()
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import FancyBboxPatch
-
-    spaces = [s.name for s in spec.spaces]
-    genes = [g.name for g in spec.genes]
-    pos = {}
-    for n in spec.nodes:
-        pos[n.key] = (spaces.index(n.space) * 3.0 + 1.0 + 0.6 * ((genes.index(n.gene)) % 2),
-                      -genes.index(n.gene) * 1.0)
-    fig, ax = plt.subplots(figsize=(max(5.0, 2.6 * len(spaces)), max(3.5, 0.75 * len(genes) + 1.5)), dpi=110)
-    for i, s in enumerate(spaces):
-        ax.add_patch(FancyBboxPatch((i * 3.0 + 0.2, -len(genes) + 0.3), 2.2, len(genes) + 0.2,
-                                    boxstyle="round,pad=0.05", fc="aliceblue", ec="steelblue", lw=1))
-        ax.text(i * 3.0 + 1.3, 0.75, f"space {s}", ha="center", fontsize=9, color="steelblue")
-
-    def width(rate: float) -> float:
-        return 0.5 + 1.2 * np.log1p(rate)
-
-    for r in spec.reactions:
-        dst = pos[(r.product, r.space)]
-        for g in r.reactants:
-            src = pos[(g, r.space)]
-            ax.annotate("", xy=dst, xytext=src, arrowprops=dict(arrowstyle="-", color="dimgrey",
-                                                                lw=width(r.rate), connectionstyle="arc3,rad=0.25"))
-    for edges, style, colour in ((spec.diffusion, "--", "tab:blue"), (spec.hamiltonian, ":", "tab:red")):
-        for e in edges:
-            (x0, y0), (x1, y1) = pos[(e.gene, e.a)], pos[(e.gene, e.b)]
-            ax.plot([x0, x1], [y0 + 0.08 * (colour == "tab:red"), y1 + 0.08 * (colour == "tab:red")], style,
-                    color=colour, lw=width(e.rate), zorder=1)
-    for n in spec.nodes:
-        role = n.roles[0] if n.roles else "hidden"
-        x, y = pos[n.key]
-        ax.scatter([x], [y], s=260, c=ROLE_COLOURS[role], edgecolors="darkgreen" if n.reservoir > 0 else "black",
-                   linewidths=3.0 if n.reservoir > 0 else 0.8, zorder=3)
-        ax.text(x, y, n.gene, ha="center", va="center", fontsize=7, zorder=4)
-    handles = [Line2D([], [], marker="o", ls="", color=c, mec="black", label=r, ms=9) for r, c in ROLE_COLOURS.items()]
-    handles += [Line2D([], [], color="dimgrey", label="reaction"),
-                Line2D([], [], color="tab:blue", ls="--", label="diffusion"),
-                Line2D([], [], color="tab:red", ls=":", label="Hamiltonian"),
-                Line2D([], [], marker="o", ls="", mfc="white", mec="darkgreen", mew=3, label="reservoir", ms=9)]
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
-    ax.set_xlim(-0.2, 3.0 * len(spaces))
-    ax.set_ylim(-len(genes) - 0.1, 1.2)
-    ax.set_axis_off()
-    ax.set_title(title or f"{len(spec.nodes)} nodes, "
-                 f"{len(spec.reactions) + len(spec.diffusion) + len(spec.hamiltonian)} edges", fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    draw(path, spec, title=title)
 
 
 def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequence[str], *,
@@ -148,16 +97,19 @@ def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequen
     fig, axes = plt.subplots(n, 1, figsize=(8, 1.4 + 1.6 * n), dpi=110, sharex=True, squeeze=False)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     offset = 0.0
-    for trace in traces[:max_steps]:
+    shown = [trace for trace in traces[:max_steps] if len(trace)]
+    for trace in shown:
         t = trace[:, 0] - trace[0, 0] + offset
         for j in range(min(n, trace.shape[1] - 1)):
-            axes[j, 0].plot(t, trace[:, 1 + j], color=colours[j % len(colours)], lw=0.7)
+            axes[j, 0].plot(t, trace[:, 1 + j], color=colours[j % len(colours)], lw=0.9)
+            if len(shown) <= 60:  # where each learning step's injection happened
+                axes[j, 0].axvline(t[0], color="grey", lw=0.4, alpha=0.5)
         offset = t[-1]
     for j, label in enumerate(labels):
         axes[j, 0].set_ylabel(label, fontsize=8)
         axes[j, 0].grid(alpha=0.3)
-    axes[-1, 0].set_xlabel(f"model time over the first {min(len(traces), max_steps)} learning steps "
-                           "(response windows end to end)")
+    axes[-1, 0].set_xlabel(f"model time over the first {len(shown)} learning steps (response windows end to end; "
+                           "grey lines: an input was injected)")
     axes[0, 0].set_title(title or "Output trace of the best learner during learning")
     fig.tight_layout()
     save_figure(fig, path)
@@ -193,3 +145,4 @@ def write_plots(out: Path, config, records: list[dict], bests: list) -> None:
     labels = list(net.outputs) if not isinstance(net, str) else []
     plot_learning_trace(plots / "trace.png", traces, labels,
                         title=f"best learner (generation {g}): outputs during learning")
+

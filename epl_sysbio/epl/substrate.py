@@ -30,9 +30,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from epl_sysbio.dynamics import RdsSpec, spec_to_model
 from epl_sysbio.errors import EplSysbioError
 from epl_sysbio.evolve import Genome, compile_genome, genome_to_dict
+from epl_sysbio.evolve.checkpoint import atomic_write
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
 
@@ -43,7 +46,7 @@ from .learner import EplLearner
 from .tasks import Task, TaskConfig, make_task
 
 __all__ = ["LearnerNetwork", "assign_roles", "role_order", "build_network", "make_learner", "evaluate_genome",
-           "export_champion", "task_for", "fast_compile", "quiet_native_stderr"]
+           "export_champion", "recheck_on_roadrunner", "task_for", "fast_compile", "quiet_native_stderr"]
 
 
 @dataclass(frozen=True)
@@ -237,24 +240,54 @@ def _evaluate_genome(genome: Genome, seed: int, config, traces: list | None) -> 
         return _stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}")
 
 
+def recheck_on_roadrunner(learner: EplLearner, network: LearnerNetwork) -> dict:
+    """Re-solve a learner's settled state on libRoadRunner from the same conserved totals.
+
+    The learner's current amounts are written into an :class:`Engine` of the
+    network's SBML model (so its conserved totals are the learner's) and the
+    engine solves the steady state; returns the engine's status and the
+    largest difference, absolute and relative to the largest amount.
+    """
+    engine = Engine(network.model)
+    state = learner.learned_state()
+    amounts = np.array([state[s] for s in engine.floating_ids])
+    engine.write_amounts(amounts)
+    result = engine.steady_state(start="current")
+    out: dict = {"engine": "libroadrunner", "status": result.status.value, "method": result.method.value}
+    if result.values:
+        solved = np.array([result.values[s] for s in engine.floating_ids])
+        diff = float(np.abs(solved - amounts).max())
+        out.update(max_abs_diff=diff, max_rel_diff=diff / float(np.abs(amounts).max()))
+    return out
+
+
 def export_champion(genome: Genome, seed: int, config, directory: Path,
                     report: LearnerReport | None = None) -> dict[str, Path]:
     """Write the champion as SBML, Antimony, OMEX (with a SED-ML steady-state task), its genome and its report.
 
-    The report is computed (``evaluate_genome(genome, seed, config)``) unless given.
+    The champion's lifetime is replayed (evaluations are pure in ``(genome,
+    seed, config)``) on the configured backend, and its final learned state is
+    re-solved by libRoadRunner from the same conserved totals
+    (:func:`recheck_on_roadrunner`): ``learner.json`` records the learned state
+    and the difference under ``"recheck"``. The report is the replay's unless
+    one is given.
     """
     from .export import export_network
 
     network = build_network(genome, config)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "genome.json").write_text(json.dumps(genome_to_dict(genome), indent=1))
+    atomic_write(directory / "genome.json", json.dumps(genome_to_dict(genome), indent=1).encode())
     if isinstance(network, str):
-        (directory / "README.txt").write_text(f"The best genome expresses no learner network: {network}\n")
+        atomic_write(directory / "README.txt", f"The best genome expresses no learner network: {network}\n".encode())
         return {}
     paths = export_network(network.model, directory)
-    report = report or evaluate_genome(genome, seed, config)
+    with quiet_native_stderr():
+        learner = make_learner(network, config)
+        replay = evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness)
+        recheck = recheck_on_roadrunner(learner, network) if learner.ok else {"status": f"learner {learner.status}"}
     roles = {"inputs": list(network.inputs), "outputs": list(network.outputs), "feedback": list(network.feedback)}
-    (directory / "learner.json").write_text(json.dumps({"roles": roles, "seed": seed, "report": report.to_dict()},
-                                                       indent=1))
+    atomic_write(directory / "learner.json", json.dumps({
+        "roles": roles, "seed": seed, "backend": learner.backend, "report": (report or replay).to_dict(),
+        "learned_state": learner.learned_state(), "recheck": recheck}, indent=1).encode())
     return paths

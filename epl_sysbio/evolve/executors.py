@@ -1,7 +1,8 @@
 """Where evaluations run: serially, in local processes, or on a Dask cluster.
 
 An executor's :meth:`Executor.map` has DEAP's ``toolbox.map`` signature and
-returns results in input order. It never loses work: a task whose worker dies
+returns results in input order; ``on_done(index)``, if given, is called as
+each result arrives (progress reporting). It never loses work: a task whose worker dies
 is re-submitted (up to ``retries`` times) and, if it still cannot finish, its
 result is a :class:`TaskLost` with the reason, which the generation loop
 turns into the worst fitness with the reason in ``faults.csv``; the run goes
@@ -146,8 +147,10 @@ class Executor(abc.ABC):
     """Runs a function over argument lists; a context manager that releases its workers on exit."""
 
     @abc.abstractmethod
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        """``[fn(*args) for args in zip(*iterables)]``, in order; :data:`WORKER_LOST` where a worker died."""
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        """``[fn(*args) for args in zip(*iterables)]``, in order; :data:`WORKER_LOST` where a worker died.
+
+        ``on_done(i)`` is called in this process when result ``i`` has arrived."""
 
     def close(self) -> None:
         """Release workers."""
@@ -162,8 +165,13 @@ class Executor(abc.ABC):
 class SerialExecutor(Executor):
     """Evaluates in the calling process, in order."""
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        return [fn(*args) for args in zip(*iterables, strict=True)]
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        results = []
+        for i, args in enumerate(zip(*iterables, strict=True)):
+            results.append(fn(*args))
+            if on_done is not None:
+                on_done(i)
+        return results
 
 
 def _default_workers(workers: int) -> int:
@@ -236,10 +244,13 @@ def _worker_main(conn: Any) -> None:
 class ProcessExecutor(Executor):
     """Local worker processes (``spawn``ed, one per core by default), supervised.
 
-    Tasks travel in chunks (about four per worker and call) to keep the
-    inter-process overhead low for cheap evaluations; a worker reports each
-    task's result as soon as it has it, so the parent always knows which task
-    a worker is running and since when. Then:
+    Tasks travel in chunks to keep the inter-process overhead low for cheap
+    evaluations: about ``chunk_seconds`` of work each, judged by the task
+    times of the previous call, at most a quarter of a worker's share and at
+    least one task (the first call sends single tasks), so expensive
+    evaluations go one by one. A worker reports each task's result as soon as
+    it has it (``on_done`` is called then), so the parent always knows which
+    task a worker is running and since when. Then:
 
     - a task running longer than ``time_limit`` seconds (plus a grace of
       ``max(1 s, 10 %)``, so that a fitness function's own limit can fire
@@ -250,12 +261,12 @@ class ProcessExecutor(Executor):
       up to ``retries`` times; a task that kills its worker every time becomes
       a :class:`TaskLost`. Tasks it had not started run elsewhere, unblamed;
     - a worker whose resident memory grew by more than ``max_growth_mb`` since
-      it started is replaced between chunks, so a leak in native code (which
-      no fitness function can free) is bounded by that much per worker.
+      its first chunk is replaced between chunks, so a leak in native code
+      (which no fitness function can free) is bounded by that much per worker.
     """
 
-    def __init__(self, workers: int = 0, retries: int = 2, time_limit: float = 0.0,
-                 max_growth_mb: float = 1024.0) -> None:
+    def __init__(self, workers: int = 0, retries: int = 2, time_limit: float = 0.0, *,
+                 chunk_seconds: float = 0.05, max_growth_mb: float = 1024.0) -> None:
         check_parameter("ProcessExecutor", "time_limit", isinstance(time_limit, (int, float)) and time_limit >= 0,
                         "a float in [0, inf)", time_limit)
         check_parameter("ProcessExecutor", "max_growth_mb", isinstance(max_growth_mb, (int, float))
@@ -263,8 +274,10 @@ class ProcessExecutor(Executor):
         self.workers = _default_workers(workers)
         self.retries = retries
         self.time_limit = float(time_limit)
+        self.chunk_seconds = chunk_seconds
         self.max_growth_mb = float(max_growth_mb)
         self.recycled = 0  # workers replaced for their memory growth
+        self._task_seconds: float | None = None  # wall time per task per worker, last call
         self._context = multiprocessing.get_context("spawn")
         self._pool: list[_Worker] = []
 
@@ -303,10 +316,18 @@ class ProcessExecutor(Executor):
         self._pool.append(worker)
         return worker
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
+    def _chunk_size(self, n: int) -> int:
+        largest = max(1, math.ceil(n / (4 * self.workers)))
+        if self._task_seconds is None:
+            return 1
+        return max(1, min(largest, int(self.chunk_seconds / max(self._task_seconds, 1e-9))))
+
+
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
         args = list(zip(*iterables, strict=True))
         results: list = [WORKER_LOST] * len(args)
-        size = max(1, math.ceil(len(args) / (4 * self.workers)))
+        size = self._chunk_size(len(args))
+        t0 = time.perf_counter()
         queue = deque(list(range(k, min(k + size, len(args)))) for k in range(0, len(args), size))
         strikes: dict[int, int] = {}
         busy: list[_Worker] = []
@@ -319,21 +340,25 @@ class ProcessExecutor(Executor):
                 ready = mp_connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
                 for worker in list(busy):
                     if worker.conn in ready or worker.process.sentinel in ready:
-                        self._collect(worker, results, queue, strikes, busy)
+                        self._collect(worker, results, queue, strikes, busy, on_done)
                 for worker in [w for w in busy if time.monotonic() - w.since > self.hard_limit]:
                     index = worker.chunk[0]
                     results[index] = TaskLost(f"time limit of {self.time_limit:g} s exceeded; its worker was "
                                               "killed and replaced")
+                    if on_done is not None:
+                        on_done(index)
                     self._replace(worker, busy, queue, worker.chunk[1:])
         except BaseException:  # KeyboardInterrupt included: no worker keeps computing for nobody
             for worker in busy:
                 self._pool.remove(worker)
                 worker.kill()
             raise
+        if args:
+            self._task_seconds = (time.perf_counter() - t0) * min(self.workers, len(args)) / len(args)
         return results
 
     def _collect(self, worker: _Worker, results: list, queue: deque, strikes: dict[int, int],
-                 busy: list[_Worker]) -> None:
+                 busy: list[_Worker], on_done: Callable[[int], None] | None) -> None:
         """Take every result the worker has sent; handle its death."""
         try:
             while worker.chunk and worker.conn.poll():
@@ -343,6 +368,8 @@ class ProcessExecutor(Executor):
                 if kind == "ok":
                     results[index] = value
                     worker.chunk.remove(index)
+                    if on_done is not None:
+                        on_done(index)
                 worker.since = time.monotonic()
         except (EOFError, OSError):
             pass
@@ -361,6 +388,8 @@ class ProcessExecutor(Executor):
         if strikes[index] > self.retries:
             results[index] = TaskLost(f"{reason} on each of {strikes[index]} attempts")
             rest = worker.chunk[1:]
+            if on_done is not None:
+                on_done(index)
         else:
             rest = worker.chunk
         self._replace(worker, busy, queue, rest)
@@ -403,25 +432,28 @@ class DaskExecutor(Executor):
                                          processes=True, host="127.0.0.1", dashboard_address=None)
             self.client = Client(self._cluster)
 
-    def map(self, fn: Callable, *iterables: Any) -> list:
-        from distributed import wait
+    def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
+        from distributed import as_completed
 
         args = list(zip(*iterables, strict=True))
         results: list = [WORKER_LOST] * len(args)
         todo = list(range(len(args)))
-        for _ in range(self.retries + 1):
-            futures = {i: self.client.submit(fn, *args[i], pure=False) for i in todo}
-            wait(list(futures.values()))
+        for attempt in range(self.retries + 1):
+            futures = {self.client.submit(fn, *args[i], pure=False): i for i in todo}
             todo = []
-            for i, fut in futures.items():
+            for fut in as_completed(futures):
+                i = futures[fut]
                 if fut.status == "finished":
                     results[i] = fut.result()
-                else:
+                elif attempt < self.retries:
                     todo.append(i)
+                    continue
+                else:
+                    results[i] = TaskLost(f"worker lost on each of {self.retries + 1} attempts")
+                if on_done is not None:
+                    on_done(i)
             if not todo:
                 break
-        for i in todo:
-            results[i] = TaskLost(f"worker lost on each of {self.retries + 1} attempts")
         return results
 
     def close(self) -> None:

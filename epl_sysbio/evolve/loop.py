@@ -256,12 +256,12 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
     neat, run = config.neat, config.run
     own_executor = executor is None
     executor = make_executor(run) if own_executor else executor
+    progress = ProgressReporter(run.generations, state.generation, enabled=run.progress)
     toolbox = base.Toolbox()
-    toolbox.register("map", executor.map)
+    toolbox.register("map", progress.wrap(executor).map)  # ticks the progress bar per finished evaluation
     toolbox.register("evaluate", partial(evaluate_guarded, fitness, time_limit=run.time_limit,
                                          worst=run.worst_fitness))
     stats = _statistics()
-    progress = ProgressReporter(run.generations, state.generation, enabled=run.progress)
     evaluated: list[Genome] = state.population
     solution, solved, seconds = None, False, 0.0
     all_faults = _committed_faults(run_dir, state.generation)

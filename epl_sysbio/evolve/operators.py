@@ -147,14 +147,16 @@ def mut_activation(genome: Genome, rng: np.random.Generator, config: NeatConfig)
 
 def mut_neat(genome: Genome, rng: np.random.Generator, config: NeatConfig,
              tracker: InnovationTracker) -> tuple[Genome]:
-    """NEAT's mutation schedule (as in Stanley's reference code).
+    """NEAT's mutation schedule (as in Stanley's reference code)::
 
-    with p = add_node_rate:            add a node
-    else with p = add_connection_rate: add a connection
-    else:
-        with p = weight_mutation_rate:      mutate weights
-        with p = toggle_enable_rate:        toggle a connection
-        with p = activation_mutation_rate:  change an activation
+        with p = add_node_rate:            add a node
+        else with p = add_connection_rate: add a connection
+        else:
+            with p = weight_mutation_rate:      mutate weights
+            with p = toggle_enable_rate:        toggle a connection
+            with p = activation_mutation_rate:  change an activation
+
+    Returns a one-tuple, DEAP's convention for mutation operators.
     """
     if rng.random() < config.add_node_rate:
         return mut_add_node(genome, rng, config, tracker)

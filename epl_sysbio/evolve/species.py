@@ -65,7 +65,7 @@ def adjust_threshold(threshold: float, n_species: int, config: NeatConfig) -> fl
 
 
 def shared_fitness(fitness: np.ndarray, species: list[Species]) -> np.ndarray:
-    """Explicit fitness sharing: f'_i = f_i / |S(i)|.
+    """Explicit fitness sharing: ``f'_i = f_i / |S(i)|``.
 
     Raw fitness is first shifted by the population minimum when any value is
     negative, so that shares stay non-negative.

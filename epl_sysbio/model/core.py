@@ -61,7 +61,7 @@ class Model:
     """An SBML model.
 
     Construct with :meth:`from_antimony`, :meth:`from_antimony_file`,
-    :meth:`from_sbml`, :meth:`from_sbml_file` or :meth:`from_roadrunner`.
+    :meth:`from_sbml`, :meth:`from_sbml_file`, :meth:`from_omex` or :meth:`from_roadrunner`.
     Loading checks libsbml consistency and raises :class:`ModelValidationError`
     (listing severity, element id and line) when there are errors; pass
     ``validate=False`` to load anyway and call :meth:`validate` yourself.
@@ -113,6 +113,19 @@ class Model:
         text, source = _read_file(path, limits)
         sbml = antimony_to_sbml(text, source, limits=limits, imports_from=Path(path) if allow_imports else None)
         return cls.from_sbml(sbml, validate=validate, source=source, limits=limits)
+
+    @classmethod
+    def from_omex(cls, path: str | os.PathLike, *, location: str | None = None, validate: bool = True,
+                  limits: LoadLimits = DEFAULT_LIMITS) -> Model:
+        """The SBML model of a COMBINE/OMEX archive: its master SBML file, or the one at ``location``.
+
+        See :meth:`epl_sysbio.model.omex.OmexArchive.model_location` for how the model is chosen.
+        """
+        from epl_sysbio.model.omex import OmexArchive
+
+        archive = OmexArchive(path, limits=limits)
+        where = archive.model_location() if location is None else location
+        return cls.from_sbml(archive.text(where), validate=validate, source=f"{archive.path}:{where}", limits=limits)
 
     @classmethod
     def from_roadrunner(cls, rr: object, *, validate: bool = True) -> Model:
@@ -516,8 +529,12 @@ def load_model(path: str | os.PathLike, *, validate: bool = True, limits: LoadLi
                allow_imports: bool = False) -> Model:
     """Load a model file, choosing SBML or Antimony by suffix (``.xml``/``.sbml`` vs
     ``.ant``/``.antimony``/``.txt``); an unknown suffix is decided by the content
-    (XML starts with ``<``). Used by the command line. ``limits`` and
-    ``allow_imports`` as in :class:`Model`."""
+    (XML starts with ``<``); ``.omex`` (or any zip) is a COMBINE archive (:meth:`Model.from_omex`).
+    Used by the command line. ``limits`` and ``allow_imports`` as in :class:`Model`."""
+    import zipfile
+
+    if Path(path).suffix.lower() == ".omex" or (Path(path).is_file() and zipfile.is_zipfile(path)):
+        return Model.from_omex(path, validate=validate, limits=limits)
     text, source = _read_file(path, limits)
     suffix = Path(path).suffix.lower()
     if suffix in _SBML_SUFFIXES or (suffix not in _ANTIMONY_SUFFIXES and text.lstrip().startswith("<")):

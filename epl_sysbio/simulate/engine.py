@@ -514,7 +514,8 @@ class Engine:
         ``first_step``; the residual test (x in concentrations) is applied at
         the end of each chunk. Model time restarts at 0 unless ``restart_time``
         is False (time-dependent models continue their clock; ``t_max`` then
-        counts from the current time).
+        counts from the current time). The trace starts at the start state, so
+        it holds one row even when that state already passes the test.
         """
         if self.isolation is not None:
             kwargs = dict(t_max=t_max, atol=atol, rtol=rtol, first_step=first_step,
@@ -541,17 +542,18 @@ class Engine:
         if restart_time:
             rr.model.setTime(0.0)
         t0 = t = float(rr.model.getTime())
+        start_row = np.array([[t, *(rr.getValue(s) for s in selections)]])
         t_max += t0
         step = float(first_step)
         chunks = []
         while True:
             residual = self.residual()
             if not math.isfinite(residual):
-                return RelaxResult("failed", t, residual, _stack(chunks, len(sel)), tuple(selections), "non-finite state")
+                return RelaxResult("failed", t, residual, _stack(chunks, start_row), tuple(selections), "non-finite state")
             if residual <= atol + rtol * float(np.linalg.norm(self.state())):
-                return RelaxResult("converged", t, residual, _stack(chunks, len(sel)), tuple(selections))
+                return RelaxResult("converged", t, residual, _stack(chunks, start_row), tuple(selections))
             if t >= t_max:
-                return RelaxResult("time_cap", t, residual, _stack(chunks, len(sel)), tuple(selections),
+                return RelaxResult("time_cap", t, residual, _stack(chunks, start_row), tuple(selections),
                                    f"residual {residual:.3g} still above tolerance at t = {t:g}")
             t_next = min(t + step, t_max)
             try:
@@ -563,7 +565,7 @@ class Engine:
                     rr.oneStep(t, t_next - t)
                     chunk = np.array([[t_next]])
             except RuntimeError as exc:
-                return RelaxResult("failed", t, residual, _stack(chunks, len(sel)), tuple(selections), f"integrator: {exc}")
+                return RelaxResult("failed", t, residual, _stack(chunks, start_row), tuple(selections), f"integrator: {exc}")
             chunks.append(chunk if not chunks else chunk[1:])
             t = t_next
             step *= 2.0
@@ -974,8 +976,8 @@ class Engine:
         return BatchResult(outputs, values, tuple(statuses), residuals, tuple(methods), start)
 
 
-def _stack(chunks: list[np.ndarray], width: int) -> np.ndarray:
-    return np.vstack(chunks) if chunks else np.zeros((0, width))
+def _stack(chunks: list[np.ndarray], start_row: np.ndarray) -> np.ndarray:
+    return np.vstack(chunks) if chunks else start_row
 
 
 def _is_int(x: object) -> bool:

@@ -23,7 +23,7 @@ def finite_difference_jacobian(
     """Jacobian of ``rates()`` with respect to the state, by finite differences.
 
     ``set_state`` writes a state and ``rates`` reads F there; ``f`` is F(x). Steps
-    are relative (1e-7 |x_j| forward, 1e-5 |x_j| central) with a floor of 1e-6
+    are relative (``1e-7 |x_j|`` forward, ``1e-5 |x_j|`` central) with a floor of 1e-6
     times the state's mean magnitude, so that femtolitre amounts are not swamped
     by an absolute step. The state is left at ``x``.
     """

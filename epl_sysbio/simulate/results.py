@@ -33,6 +33,9 @@ class Status(str, enum.Enum):
     def converged(self) -> bool:
         return self in (Status.STABLE, Status.UNSTABLE, Status.MARGINAL)
 
+    def __str__(self) -> str:  # print(result.status) reads "stable", as the CLI prints it
+        return self.value
+
 
 class Method(str, enum.Enum):
     """Which route produced the steady state."""
@@ -41,6 +44,9 @@ class Method(str, enum.Enum):
     PRESIMULATION = "presimulation"  #: a time course to t, then NLEQ2
     RELAXATION = "relaxation"  #: a time course until the residual test passed, then Newton polishing
     NONE = "none"
+
+    def __str__(self) -> str:
+        return self.value
 
 
 def _positive(owner: str, name: str, value: float) -> None:

@@ -207,7 +207,7 @@ def test_branch_leaving_the_physical_region_ends_there():
 def test_cli_continue_writes_diagrams_tables_and_json(capsys, tmp_path):
     out = tmp_path / "report"
     code = main(["analyze", str(SCHLOEGL), "--continue", "k4=5:7", "--continue2", "k4,k3=5:9,10:13",
-                 "--report", str(out)])
+                 "--report", str(out), "--format", "json"])
     assert code == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     folds = [p["k4"] for p in summary["continuation"][0]["special_points"] if p["type"] == "LP"]
@@ -231,11 +231,14 @@ def test_cli_refuses_an_unknown_continuation_parameter_before_analysing(capsys):
 
 
 def test_cli_promotes_local_parameters_when_a_continuation_names_one(capsys):
-    code = main(["analyze", str(KHOLODENKO), "--continue", "J0_Ki=2:40"])
+    code = main(["analyze", str(KHOLODENKO), "--continue", "J0_Ki=2:40", "--format", "json"])
     assert code == 1  # the model's own steady state is an unstable focus
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     (hopf,) = [p for p in summary["continuation"][0]["special_points"] if p["type"] == "H"]
     assert hopf["criticality"] == "supercritical" and 20 < hopf["J0_Ki"] < 30
+    assert main(["analyze", str(KHOLODENKO), "--continue", "J0_Ki=2:40"]) == 1  # the text: one line per point
+    text = capsys.readouterr().out
+    assert "continuation in J0_Ki:" in text and f"  H at J0_Ki = {hopf['J0_Ki']:.8g}, criticality supercritical" in text
 
 
 def test_pycont_lite_finds_the_same_brusselator_hopf_point():

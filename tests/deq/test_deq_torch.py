@@ -94,3 +94,55 @@ def test_failed_samples_raise_or_are_masked():
     assert float(y.detach()[0, 0]) == 0.0
     y.sum().backward()
     assert float(x.grad[0, 0]) == 0.0 and torch.isfinite(x.grad).all()
+
+
+def test_float32_network_trains_and_keeps_its_dtype():
+    """After an nn.Linear in float32 the layer returns float32 and backward() works (float64 inside)."""
+    torch.manual_seed(2)
+    net = nn.Sequential(nn.Linear(2, 3), nn.Softplus(), MolecularLayer(_phospho_layer(), units=3), nn.Linear(3, 1))
+    x = torch.tensor([[0.3, -0.2], [1.0, 0.5], [0.1, 0.9]], dtype=torch.float32)
+    hidden = net[:3](x)
+    assert hidden.dtype == torch.float32 and hidden.device == x.device
+    loss = net(x).pow(2).sum()
+    loss.backward()
+    theta = net[2].theta
+    assert theta.dtype == torch.float64 and theta.grad is not None and torch.isfinite(theta.grad).all()
+    assert net[0].weight.grad.dtype == torch.float32 and torch.isfinite(net[0].weight.grad).all()
+    # the same gradient as the float64 computation, to float32 precision
+    net64 = nn.Sequential(nn.Linear(2, 3), nn.Softplus(), MolecularLayer(_phospho_layer(), units=3),
+                          nn.Linear(3, 1)).double()
+    net64.load_state_dict({k: v.double() for k, v in net.state_dict().items()})
+    net64(x.double()).pow(2).sum().backward()
+    np.testing.assert_allclose(net[0].weight.grad.numpy(), net64[0].weight.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_leading_dimensions_like_nn_linear():
+    layer = MolecularLayer(_phospho_layer(), units=2)
+    assert (layer.in_features, layer.out_features) == (2, 2)
+    x = torch.rand(3, 4, 2, dtype=torch.float64) + 0.2
+    y = layer(x)
+    assert y.shape == (3, 4, 2) and layer.last_ok.shape == (3, 4)
+    np.testing.assert_allclose(y.reshape(12, 2).detach().numpy(), layer(x.reshape(12, 2)).detach().numpy())
+    assert layer(x[0, 0]).shape == (2,)
+    from epl_sysbio.errors import InvalidValueError
+
+    with pytest.raises(InvalidValueError, match=r"\(\*, 2\)"):
+        layer(torch.ones(3, 5))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+def test_cuda_in_cuda_out():
+    layer = MolecularLayer(_phospho_layer()).cuda()
+    x = torch.tensor([[0.5], [1.5]], device="cuda", requires_grad=True)
+    y = layer(x)
+    assert y.device == x.device and y.dtype == x.dtype
+    y.sum().backward()
+    assert x.grad.device == x.device
+
+
+def test_without_torch_the_message_names_the_extra():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "try:\n    from epl_sysbio.deq import MolecularLayer\n"
+            "except ModuleNotFoundError as exc:\n    print(type(exc).__name__, exc)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("OptionalDependencyError") and "pip install 'epl_sysbio[torch]'" in out

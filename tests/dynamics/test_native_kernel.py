@@ -99,10 +99,10 @@ def test_trajectories_equal_libroadrunners(spec):
 
 def settle(dyn: NativeDynamics) -> None:
     """Newton, or (far from equilibrium, as libRoadRunner's engine presimulates) a relaxation and then Newton."""
-    if not dyn.newton(atol=1e-10, rtol=1e-10)[0]:
+    if not dyn.newton(atol=1e-10, rtol=1e-10).converged:
         run = dyn.relax(1000.0, atol=1e-3, rtol=1e-3, integrator_rtol=1e-6, integrator_atol=1e-10, max_steps=100000)
         assert run.status == "ok"
-        assert dyn.newton(atol=1e-10, rtol=1e-10)[0]
+        assert dyn.newton(atol=1e-10, rtol=1e-10).converged
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda s: f"{s.name}-{len(s.nodes)}")
@@ -128,7 +128,7 @@ def test_injections_move_the_totals_by_exactly_the_injected_amounts():
         nodes = rng.choice(dyn.n, size=3, replace=False)
         delta[nodes] = rng.uniform(0.1, 1.0, 3)
         dyn.y += delta
-        assert dyn.newton(atol=1e-10, rtol=1e-10)[0]
+        assert dyn.newton(atol=1e-10, rtol=1e-10).converged
         moved = dyn.conserved_totals() - before
         np.testing.assert_allclose(moved, dyn.conservation @ delta, rtol=0, atol=1e-12)
 
@@ -150,7 +150,7 @@ def test_newton_gives_up_within_its_iteration_bound():
     spec = small_spec(friction=0.0)
     dyn = NativeDynamics(spec)
     dyn.y[dyn.n:] = 0.5
-    ok, iterations = dyn.newton(atol=1e-14, rtol=1e-14, max_iter=7)
-    assert iterations <= 7
-    if not ok:  # the state is left as it was
+    result = dyn.newton(atol=1e-14, rtol=1e-14, max_iter=7)
+    assert result.iterations <= 7
+    if not result.converged:  # the state is left as it was
         assert np.all(dyn.y[dyn.n:] == 0.5)

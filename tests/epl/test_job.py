@@ -134,6 +134,9 @@ def test_run_directory_holds_everything(smoke_run):
         assert key in rows[0]
     assert [int(r["evaluations"]) for r in rows] == [6, 12]
     assert all(int(r["ok"]) + int(r["too_small"]) + int(r["stopped"]) == 6 for r in rows)
+    # every status has its own column, and the stopped ones add up
+    assert all(sum(int(r[s]) for s in ("diverged", "failed", "not_relaxed", "too_stiff")) == int(r["stopped"])
+               for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     for key in ("task", "population", "generations", "wall_s", "best_fitness", "first_gen_best_at_least_99",
                 "mean_fitness_final", "training_time_reduction_pct_per_gen"):
