@@ -242,7 +242,7 @@ def _worker_main(conn: Any) -> None:
 
 
 class ProcessExecutor(Executor):
-    """Local worker processes (``spawn``ed, one per core by default), supervised.
+    """Local worker processes (started by ``spawn``, one per core by default), supervised.
 
     Tasks travel in chunks to keep the inter-process overhead low for cheap
     evaluations: about ``chunk_seconds`` of work each, judged by the task
