@@ -45,7 +45,7 @@ def main() -> None:
     from epl_sysbio.cli import _cmd_steady, build_parser, main as cli_main
     from epl_sysbio.isolation import Isolation
     from epl_sysbio.model import Model, load_model
-    from epl_sysbio.model.limits import DEFAULT_LIMITS, scan_sbml
+    from epl_sysbio.limits import DEFAULT_LIMITS, scan_sbml
     from epl_sysbio.simulate import Engine
 
     model_path = str(ROOT / "sbml_models" / "receptor_synapse.ant")

@@ -26,7 +26,8 @@ from epl_sysbio import models  # the bundled models: models.path("receptor_synap
 # Public names load on first use (PEP 562): `import epl_sysbio` and `epl-sysbio --help` stay fast
 # because libRoadRunner, libsbml and NumPy are imported only when a name that needs them is used.
 _LAZY = {
-    "epl_sysbio.model": ("LoadLimits", "Model", "ValidationIssue", "ValidationReport", "load_model"),
+    "epl_sysbio.model": ("Model", "ValidationIssue", "ValidationReport", "load_model"),
+    "epl_sysbio.limits": ("LoadLimits",),
     "epl_sysbio.isolation": ("Isolation", "run_isolated"),
     "epl_sysbio.simulate": ("BatchResult", "Engine", "Method", "RelaxResult", "SteadyStateOptions",
                             "SteadyStateResult", "Status"),

@@ -74,7 +74,7 @@ def add_budget_argument(parser: argparse.ArgumentParser, command: str) -> argpar
 
 def add_model_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     """The budget, load-limit and import flags of a command that loads a model."""
-    from epl_sysbio.model.limits import DEFAULT_LIMITS
+    from epl_sysbio.limits import DEFAULT_LIMITS
 
     group = add_budget_argument(parser, command)
     group.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_LIMITS.max_bytes, metavar="N",
@@ -89,7 +89,7 @@ def add_model_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 def model_options(args: argparse.Namespace) -> dict[str, Any]:
     """``load_model`` keyword arguments from the flags of :func:`add_model_arguments`."""
-    from epl_sysbio.model.limits import LoadLimits
+    from epl_sysbio.limits import LoadLimits
 
     limits = LoadLimits(max_bytes=args.max_bytes, max_depth=args.max_depth, max_elements=args.max_elements)
     return {"limits": limits, "allow_imports": args.allow_imports}

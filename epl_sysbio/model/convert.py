@@ -22,7 +22,7 @@ import libsbml
 from epl_sysbio.errors import ModelLoadError
 
 from .imports import import_closure, refuse_external_models, refuse_imports
-from .limits import DEFAULT_LIMITS, LoadLimits, check_antimony_depth, check_size, scan_sbml
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_antimony_depth, check_size, scan_sbml
 
 __all__ = ["antimony_to_sbml", "sbml_to_antimony", "read_sbml_document", "MAX_MODEL_BYTES"]
 
@@ -55,7 +55,7 @@ def read_sbml_document(text: str, source: str = "<string>", *,
     DTDs and entity declarations are refused before parsing: SBML never needs
     them, and they are how entity-expansion bombs ("billion laughs") work.
     Size, nesting depth and element count are checked against ``limits``
-    before libsbml sees the text (:mod:`~epl_sysbio.model.limits`), and
+    before libsbml sees the text (:mod:`~epl_sysbio.limits`), and
     references to external model files are refused
     (:mod:`~epl_sysbio.model.imports`). Raises :class:`ModelLoadError`
     listing the reader's errors with their lines.

@@ -25,7 +25,7 @@ from epl_sysbio.errors import (
 )
 from epl_sysbio.files import atomic_write_text, describe_os_error
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
-from epl_sysbio.model.limits import DEFAULT_LIMITS, LoadLimits, check_size
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_size
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
 __all__ = ["Model", "load_model", "LoadLimits"]
@@ -66,7 +66,7 @@ class Model:
     (listing severity, element id and line) when there are errors; pass
     ``validate=False`` to load anyway and call :meth:`validate` yourself.
 
-    Every constructor checks ``limits`` (:class:`~epl_sysbio.model.limits.LoadLimits`:
+    Every constructor checks ``limits`` (:class:`~epl_sysbio.limits.LoadLimits`:
     size, nesting depth, element count) before a native parser sees the text,
     and the model keeps them for its later re-parses. Antimony ``import`` is
     refused unless a file loader is given ``allow_imports=True``, which allows

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from epl_sysbio.errors import ModelLoadError, format_ids
 
-from .limits import LoadLimits, check_antimony_depth, check_size, mask_antimony, scan_sbml
+from epl_sysbio.limits import LoadLimits, check_antimony_depth, check_size, mask_antimony, scan_sbml
 
 __all__ = ["antimony_imports", "refuse_imports", "refuse_external_models", "import_closure"]
 

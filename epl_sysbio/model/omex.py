@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from epl_sysbio.errors import InvalidValueError, ModelFileNotFoundError, ModelLoadError, format_ids
-from epl_sysbio.model.limits import DEFAULT_LIMITS, LoadLimits, check_size
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_size
 
 __all__ = ["OmexArchive", "OmexEntry", "write_omex_archive", "FORMAT_SBML", "FORMAT_SEDML"]
 
