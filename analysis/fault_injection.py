@@ -196,7 +196,8 @@ def bad_input_cases(work: Path) -> list[tuple[str, list[str], set[int], float]]:
         ("import /etc/passwd", ["steady", put("pw.ant", hostile.IMPORTING_MODEL.format(path="/etc/passwd"))], {2}, 60),
         ("import outside the model directory", ["convert", put("escape.ant", hostile.IMPORTING_MODEL.format(
             path="../../etc/passwd")), "--to", "antimony", "--allow-imports"], {2}, 60),
-        ("SBML external model file", ["validate", put("ext.xml", hostile.external_model_sbml("/etc/passwd"))], {2}, 60),
+        ("SBML external model file outside", ["validate", put("ext.xml", hostile.external_model_sbml("/etc/passwd"))],
+         {2}, 60),
         ("convert -o /dev/full", ["convert", synapse, "--to", "sbml", "-o", "/dev/full"], {2}, 60),
         ("convert -o /proc/x", ["convert", synapse, "--to", "sbml", "-o", "/proc/x"], {2}, 60),
         ("convert -o a missing directory", ["convert", synapse, "--to", "sbml", "-o", str(f / "no" / "x.xml")],

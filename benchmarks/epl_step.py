@@ -8,7 +8,9 @@ preset's task, seed and learner options twice, on the native kernel and on
 libRoadRunner, one right after the other (so machine load hits both alike).
 CPU time of the whole evaluation (learning and evaluation epochs, initial
 relaxation included; building the learner excluded) divided by the learner
-steps it made is the cost per step. Prints a table by network size (species:
+steps it made is the cost per step. Each evaluation runs in a forked child with a time limit
+(``--timeout``): libRoadRunner's NLEQ2 loops for ever on some states, and
+such an evaluation is reported as ``hung``. Prints a table by network size (species:
 node amounts and momenta), the individuals whose fitness differs with the
 side that stopped and why, and one JSON line:
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -50,14 +53,31 @@ def jit_seconds() -> tuple[float, float]:
     return runs[0], runs[1]
 
 
-def evaluate(network, config, seed: int, backend: str) -> dict:
+def _evaluate(network, config, seed: int, backend: str, conn) -> None:
     with quiet_native_stderr():
         learner = make_learner(network, config, backend=backend)
         t0 = time.process_time()
         report = evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness)
         seconds = time.process_time() - t0
-    return {"fitness": report.fitness, "status": report.status, "message": report.message, "steps": learner.steps,
-            "cpu_s": seconds, "species": len(learner.dynamics.ids)}
+    conn.send({"fitness": report.fitness, "status": report.status, "message": report.message,
+               "steps": learner.steps, "cpu_s": seconds, "species": len(learner.dynamics.ids)})
+
+
+def evaluate(network, config, seed: int, backend: str, timeout: float) -> dict:
+    """One evaluation in a forked child: libRoadRunner's NLEQ2 can loop for ever (in ``deccon``) on some
+    states, and a hang is a result here ("hung"), not a stalled benchmark."""
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_evaluate, args=(network, config, seed, backend, child))
+    proc.start()
+    child.close()
+    ready = parent.poll(timeout)
+    result = parent.recv() if ready else None
+    if not ready:
+        proc.kill()
+    proc.join()
+    return result or {"fitness": 0.0, "status": "hung", "message": f"no result within {timeout:g} s (killed)",
+                      "steps": 0, "cpu_s": 0.0, "species": None}
 
 
 def main() -> None:
@@ -66,6 +86,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--population", type=int, default=None, help="default: the preset's")
     parser.add_argument("--out", default=None, help="directory for rows.json")
+    parser.add_argument("--timeout", type=float, default=600.0, help="seconds per evaluation before it counts as hung")
     args = parser.parse_args()
     config = preset(args.preset).replace(run={"seed": args.seed})
     size = args.population or config.neat.population_size
@@ -81,9 +102,9 @@ def main() -> None:
             unbuilt += 1
             continue
         seed = evaluation_seed(args.seed, 0, index)
-        row = {"index": index, "native": evaluate(network, config, seed, "native"),
-               "roadrunner": evaluate(network, config, seed, "roadrunner")}
-        row["species"] = row["native"]["species"]
+        row = {"index": index, "native": evaluate(network, config, seed, "native", args.timeout),
+               "roadrunner": evaluate(network, config, seed, "roadrunner", args.timeout)}
+        row["species"] = row["native"]["species"] or row["roadrunner"]["species"]
         rows.append(row)
         print(f"[{time.perf_counter() - t_start:7.1f} s] individual {index:3d}: {row['species']:2d} species, "
               f"native {row['native']['status']} {row['native']['fitness']:.4g}, "

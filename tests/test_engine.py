@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError
+from epl_sysbio import InvalidValueError, SteadyStateError, UnknownIdError, UnsupportedModelError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, Method, SteadyStateOptions, Status
 
@@ -193,6 +193,17 @@ def test_time_course_continues_from_current_state(engine):
     assert out[-1, 0] == pytest.approx(5.0)
 
 
+def test_time_course_reports_reaction_rates(engine):
+    # J1 = c (k1 [A][B] - k2 [C]) with c = 2: 12 at the start; the SBML Test Suite reports
+    # reaction rates as variables (01344 and kin).
+    out = engine.time_course(1.0, 3, ["J1", "[A]", "[B]", "[C]"])
+    t, a, b, c = out[:, 0], out[:, 2], out[:, 3], out[:, 4]
+    np.testing.assert_allclose(out[:, 1], 2 * (a * b - 0.5 * c), rtol=1e-9)
+    assert out[0, 1] == pytest.approx(12.0) and t[-1] == pytest.approx(1.0)
+    with pytest.raises(UnknownIdError, match="'J9'"):
+        engine.time_course(1.0, 3, ["J9"])
+
+
 def test_result_to_dict_is_strict_json_even_for_a_diverged_state():
     import json
 
@@ -203,3 +214,131 @@ def test_result_to_dict_is_strict_json_even_for_a_diverged_state():
     payload = json.loads(json.dumps(diverged.to_dict(), allow_nan=False))
     assert payload["residual"] is None and payload["values"] == {"A": None}
     assert payload["status"] == "not_converged"
+
+
+# A conserved cycle A <-> B whose forward rate p follows a rate rule to 1. libRoadRunner's
+# state vector lists the rate-rule variable p before the species (SBML Test Suite 00033),
+# and under moiety analysis it reports wrong rates of change for such a model.
+RATE_RULE_AND_CYCLE = """
+model rate_rule_cycle
+  compartment c = 2
+  species A in c, B in c
+  J1: A -> B; c*p*A
+  J2: B -> A; c*k2*B
+  p' = 1 - p
+  p = 0.2; k2 = 0.5; A = 3; B = 1
+end
+"""
+
+
+def test_rate_rules_before_species_in_the_state_vector_and_no_moiety_analysis():
+    engine = Engine(Model.from_antimony(RATE_RULE_AND_CYCLE))
+    assert engine.rate_rule_ids == ("p",) and not engine.moiety_analysis
+    assert any("moiety analysis off: rate rules on 'p'" in n for n in engine.notes)
+    # F by id at the start: d[A]/dt = -p [A] + k2 [B], dp/dt = 1 - p ([A] = 3, [B] = 1).
+    a, b, p = 3.0, 1.0, 0.2
+    expected = {"A": -p * a + 0.5 * b, "B": p * a - 0.5 * b, "p": 1 - p}
+    rates = dict(zip(list(engine.floating_ids) + list(engine.rate_rule_ids), engine.rates_of_change()))
+    assert rates == pytest.approx(expected, rel=1e-12)
+    result = engine.steady_state(throw=True)
+    # p -> 1 and [A] = k2 [B] with [A] + [B] = 4: [A] = 4/3, [B] = 8/3.
+    assert result.values["p"] == pytest.approx(1, abs=1e-8)
+    assert result.values["A"] == pytest.approx(4 / 3, rel=1e-8)
+    assert result.values["B"] == pytest.approx(8 / 3, rel=1e-8)
+
+
+_A_TO_3B = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="{namespace}" level="{level}" version="{version}">
+  <model id="a_to_3b">
+    <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+    <listOfSpecies>
+      <species id="A" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+      <species id="B" compartment="c" initialAmount="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false" {b_attrs}/>
+    </listOfSpecies>
+    <listOfParameters><parameter id="three" value="3" constant="true"/></listOfParameters>
+    <listOfReactions>
+      <reaction id="J" reversible="false">
+        <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+        <listOfProducts>{product}</listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><ci> A </ci></math></kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>"""
+_STOICH_MATH = ('<speciesReference species="B"><stoichiometryMath><math xmlns="http://www.w3.org/1998/Math/MathML">'
+                "<ci> three </ci></math></stoichiometryMath></speciesReference>")
+_PLAIN_B = '<speciesReference species="B" stoichiometry="1" constant="true"/>'
+
+
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        # A -> n B with n set by an initial assignment (suite 00516, 01077).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level3/version2/core", level=3, version=2, b_attrs="",
+                         product='<speciesReference id="nB" species="B" stoichiometry="1" constant="true"/>').replace(
+            "</listOfParameters>", '</listOfParameters><listOfInitialAssignments><initialAssignment symbol="nB">'
+            '<math xmlns="http://www.w3.org/1998/Math/MathML"><ci> three </ci></math></initialAssignment>'
+            "</listOfInitialAssignments>"), "stoichiometries of 'nB' are computed"),
+        # Level 2 stoichiometryMath (suite 00069).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level2/version4", level=2, version=4,
+                         b_attrs="", product=_STOICH_MATH).replace(
+            ' hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"', "").replace(
+            ' constant="true"', ""), "stoichiometries of 'J:B' are computed"),
+        # A species conversion factor of 3 on B (suite 01642).
+        (_A_TO_3B.format(namespace="http://www.sbml.org/sbml/level3/version2/core", level=3, version=2,
+                         b_attrs='conversionFactor="three"', product=_PLAIN_B),
+         "conversion factors of species 'B' scale the stoichiometry"),
+    ],
+    ids=["initial_assignment", "stoichiometryMath", "conversion_factor"],
+)
+def test_computed_stoichiometry_turns_moiety_analysis_off(text, reason):
+    # The conservation law is 3 A + B = 3; libRoadRunner's analysis would use A + B = 1 (it
+    # refuses stoichiometryMath itself, and gets the other two wrong).
+    model = Model.from_antimony(text) if text.startswith("model") else Model.from_sbml(text)
+    engine = Engine(model)
+    assert not engine.moiety_analysis
+    assert any(reason in n for n in engine.notes), engine.notes
+    engine.roadrunner.integrator.setValue("relative_tolerance", 1e-10)
+    traj = engine.time_course(2.0, 5, ["A", "B"])
+    np.testing.assert_allclose(traj[:, 2], 3 * (1 - np.exp(-traj[:, 0])), rtol=1e-7)
+
+
+FAST_L3V1 = """<?xml version="1.0" encoding="UTF-8"?>
+<sbml xmlns="http://www.sbml.org/sbml/level3/version1/core" level="3" version="1">
+  <model id="fast_equilibrium">
+    <listOfCompartments><compartment id="c" size="1" constant="true"/></listOfCompartments>
+    <listOfSpecies>
+      <species id="A" compartment="c" initialAmount="1" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+      <species id="B" compartment="c" initialAmount="0" hasOnlySubstanceUnits="false" boundaryCondition="false" constant="false"/>
+    </listOfSpecies>
+    <listOfReactions>
+      <reaction id="J0" reversible="false" fast="false">
+        <listOfProducts><speciesReference species="A" stoichiometry="1" constant="true"/></listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><cn> 2 </cn></math></kineticLaw>
+      </reaction>
+      <reaction id="J1" reversible="true" fast="true">
+        <listOfReactants><speciesReference species="A" stoichiometry="1" constant="true"/></listOfReactants>
+        <listOfProducts><speciesReference species="B" stoichiometry="1" constant="true"/></listOfProducts>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML">
+          <apply><minus/><apply><times/><cn> 10 </cn><ci> A </ci></apply><apply><times/><cn> 5 </cn><ci> B </ci></apply></apply>
+        </math></kineticLaw>
+      </reaction>
+      <reaction id="J2" reversible="false" fast="false">
+        <listOfReactants><speciesReference species="B" stoichiometry="1" constant="true"/></listOfReactants>
+        <kineticLaw><math xmlns="http://www.w3.org/1998/Math/MathML"><ci> B </ci></math></kineticLaw>
+      </reaction>
+    </listOfReactions>
+  </model>
+</sbml>"""
+
+
+def test_fast_reactions_are_refused():
+    # libRoadRunner with moiety analysis loads this model and treats J1 as an ordinary reaction
+    # (SBML Test Suite 00870, 01547: wrong trajectories). It changes steady states too: with J1
+    # at rapid equilibrium (10 A = 5 B) and B = 2, A = 1; as an ordinary reaction, A = 1.2.
+    with pytest.raises(UnsupportedModelError, match=r"reactions 'J1' are fast"):
+        Engine(Model.from_sbml(FAST_L3V1))
+    model = Model.from_sbml(FAST_L3V1)
+    model.sbml_model.getReaction("J1").setFast(False)  # the advice in the message
+    result = Engine(model).steady_state(throw=True)
+    assert result.values["A"] == pytest.approx(1.2, rel=1e-9) and result.values["B"] == pytest.approx(2.0, rel=1e-9)

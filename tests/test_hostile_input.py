@@ -199,9 +199,16 @@ def test_allowed_imports_read_only_below_the_model_directory(capfd, tmp_path, mo
     assert code == 2 and "outside" in err and "PLANTED" not in err
 
 
-def test_sbml_external_model_files_are_refused(capfd, tmp_path):
-    code, _, err = run(capfd, "validate", write(tmp_path / "ext.xml", external_model_sbml("/etc/passwd")))
-    assert code == 2 and "external model files '/etc/passwd'" in err and "root:x" not in err
+@pytest.mark.parametrize("source, fragment", [
+    ("/etc/passwd", "is not a relative path inside the model's directory"),
+    ("../outside.xml", "is not a relative path inside the model's directory"),
+    ("link.xml", "leaves"),  # a symlink next to the model, pointing outside its directory
+])
+def test_sbml_external_model_files_outside_the_model_directory_are_refused(capfd, tmp_path, source, fragment):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "link.xml").symlink_to("/etc/passwd")
+    code, _, err = run(capfd, "validate", write(tmp_path / "models" / "ext.xml", external_model_sbml(source)))
+    assert code == 2 and fragment in err and "root:x" not in err
 
 
 # ----------------------------------------------------------------------- 7. atomic outputs

@@ -18,6 +18,7 @@ EXPRESSIONS = [
     "sqrt(x*y) + root(3, x)",
     "abs(x - y) + tanh(x) * sin(y) + cos(x) + arctan(x*y)",
     "piecewise(x^2, x > y, y*x, x < 0.5, 3*x)",
+    "ln(max(x, 1e-300)) * max(x*y, y, 0.1) - min(x, y^2)",  # the EPL Hamiltonian flow's logarithm
     "-x + w*2",  # w is an assignment-rule variable: w = x*y
 ]
 POINT = {"x": 1.3, "y": 0.7, "z": 2.0, "K": 0.9, "n": 2.5, "a": 0.4}

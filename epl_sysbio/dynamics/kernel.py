@@ -419,7 +419,7 @@ def residual_ok(y, f, atol, rtol):
 
 @njit(**_JIT)
 def largest(y):
-    """max |y_i|; nan if any entry is nan."""
+    """The largest ``abs(y[i])``; nan if any entry is nan."""
     big = 0.0
     for i in range(y.size):
         a = abs(y[i])

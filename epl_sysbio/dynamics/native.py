@@ -80,17 +80,7 @@ class NativeDynamics:
         mom = np.full(n, -1, dtype=np.int64)
         mom[momentum] = np.arange(nm)
         ix = spec.node_index
-        r1, r2, pr, k = [], [], [], []
-        for r in spec.reactions:
-            r1.append(ix[r.reactants[0], r.space])
-            r2.append(ix[r.reactants[1], r.space])
-            pr.append(ix[r.product, r.space])
-            k.append(r.rate)
-        for e in spec.diffusion:
-            r1.append(ix[e.gene, e.a])
-            r2.append(-1)
-            pr.append(ix[e.gene, e.b])
-            k.append(e.rate)
+        r1, r2, pr, k = spec.chemical_edges()
         ha = [ix[e.gene, e.a] for e in spec.hamiltonian]
         hb = [ix[e.gene, e.b] for e in spec.hamiltonian]
         charges = spec.charges()
@@ -101,7 +91,7 @@ class NativeDynamics:
             n, nm, mom, floats(1.0 + spec.potentials()), floats(1.0 / spec.masses()),
             floats(spec.electric_matrix()), ints(np.flatnonzero(charges != 0)),
             floats([nd.reservoir for nd in nodes]), floats([nd.friction for nd in nodes]),
-            ints(r1), ints(r2), ints(pr), floats(k),
+            r1, r2, pr, k,
             ints(ha), ints(hb), floats([e.rate for e in spec.hamiltonian]),
         )
         self.ids = tuple(nd.species_id for nd in nodes) + tuple(nodes[i].momentum_id for i in momentum)

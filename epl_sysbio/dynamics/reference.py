@@ -56,20 +56,10 @@ class ReferenceDynamics:
         self.c = np.array([nd.friction for nd in spec.nodes])
         self.M = spec.composition_matrix()
         # Chemical edges as index triples: reactant 1, reactant 2 (n = "none", a padding 1), product.
-        r1, r2, pr, k = [], [], [], []
-        for r in spec.reactions:
-            r1.append(ix[r.reactants[0], r.space])
-            r2.append(ix[r.reactants[1], r.space])
-            pr.append(ix[r.product, r.space])
-            k.append(r.rate)
-        self._n_reactions = len(k)
-        for e in spec.diffusion:
-            r1.append(ix[e.gene, e.a])
-            r2.append(n)
-            pr.append(ix[e.gene, e.b])
-            k.append(e.rate)
-        self._r1, self._r2, self._pr = (np.array(v, dtype=int) for v in (r1, r2, pr))
-        self._k = np.array(k, dtype=float)
+        r1, r2, pr, k = spec.chemical_edges()
+        self._n_reactions = len(spec.reactions)
+        self._r1, self._r2, self._pr = r1, np.where(r2 < 0, n, r2), pr
+        self._k = k
         alpha, beta = spec.stoichiometry()
         self._nu_chem = (beta - alpha)[:, : len(k)].T  # (R_chem, n)
         self._ha = np.array([ix[e.gene, e.a] for e in spec.hamiltonian], dtype=int)

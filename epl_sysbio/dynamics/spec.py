@@ -412,6 +412,21 @@ class RdsSpec:
         q = self.charges()
         return q[:, None] * (s @ self.inverse_distance() @ s.T) * q[None, :]
 
+    def chemical_edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The chemical flow's edges as node indices: reactions, then diffusion edges.
+
+        Returns ``(first, second, product, k)``, each of length n_edges: a
+        reaction ``first + second <-> product``, a diffusion edge
+        ``first <-> product`` with ``second = -1``; ``k`` the rate constants.
+        """
+        ix = self.node_index
+        rows = [(ix[r.reactants[0], r.space], ix[r.reactants[1], r.space], ix[r.product, r.space], r.rate)
+                for r in self.reactions]
+        rows += [(ix[e.gene, e.a], -1, ix[e.gene, e.b], e.rate) for e in self.diffusion]
+        first, second, product, k = (list(col) for col in zip(*rows)) if rows else ([], [], [], [])
+        as_int = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+        return as_int(first), as_int(second), as_int(product), np.asarray(k, dtype=float)
+
     def stoichiometry(self) -> tuple[np.ndarray, np.ndarray]:
         """Reactant and product multiplicities (alpha, beta), each (n_nodes, n_edges).
 

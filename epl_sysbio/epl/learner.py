@@ -317,44 +317,39 @@ class EplLearner:
             return True
         return not self._diverged(self.dynamics.add(index, values))
 
+    def _settled(self, kind: str, how: str) -> str:
+        self.relaxations[f"{kind}:{how}"] += 1
+        self._diverged(self.dynamics.largest())
+        return self.status
+
     def _settle(self, kind: str) -> str:
         """Relax to the learned state (step 1 and step d); see ``settle`` in :class:`LearnerOptions`."""
         opts, dyn = self.options, self.dynamics
         newton = opts.settle == "newton"
         if newton and dyn.newton():
-            self.relaxations[f"{kind}:newton"] += 1
-            self._diverged(dyn.largest())
-            return self.status
-        # Newton failed from here: integrate, and (as libRoadRunner's presimulation) try Newton
-        # again from where the trajectory got after model times 1, 10, 100, ... (settle_t_max in all).
+            return self._settled(kind, "newton")
         t, stage = 0.0, 1.0
         while True:
             span = min(stage, opts.settle_t_max) - t if newton else opts.settle_t_max
             result = dyn.relax(span)
             t += result.time
             self.model_time += result.time
-            if result.ended_by == "time_cap" and newton and dyn.newton():
-                self.relaxations[f"{kind}:relaxed_newton"] += 1
-                self._diverged(dyn.largest())
-                return self.status
+            # Newton again from where the trajectory got: after model times 1, 10, 100, ... (as
+            # libRoadRunner's presimulation), and to polish a relaxation that passed the residual
+            # test (which it can do on a slow manifold short of the equilibrium).
+            if newton and result.ended_by in ("time_cap", "converged") and dyn.newton():
+                return self._settled(kind, "relaxed_newton")
             if result.ended_by != "time_cap" or t >= opts.settle_t_max * (1.0 - 1e-12):
                 break
             stage *= 10.0
-        if result.ended_by == "converged" and newton and dyn.newton():
-            # The residual test can pass on a slow manifold short of the equilibrium: polish.
-            self.relaxations[f"{kind}:relaxed_newton"] += 1
-            self._diverged(dyn.largest())
-            return self.status
+        if result.ended_by == "converged":
+            return self._settled(kind, "converged")
         self.relaxations[f"{kind}:{result.ended_by}"] += 1
-        if result.ended_by == "diverged":
-            return self.stop("diverged", f"{kind} relaxation diverged after {self.steps} steps: {result.message}")
-        if result.ended_by in ("failed", "too_stiff"):
-            return self.stop(result.ended_by, f"{kind} relaxation stopped after {self.steps} steps: {result.message}")
-        if result.ended_by != "converged":
+        if result.ended_by == "time_cap":
             return self.stop("not_relaxed", f"{kind} relaxation hit the time cap after {self.steps} steps: "
                                             f"{result.message}")
-        self._diverged(dyn.largest())
-        return self.status
+        # diverged, failed or too_stiff: the learner's status of the same name
+        return self.stop(result.ended_by, f"{kind} relaxation stopped after {self.steps} steps: {result.message}")
 
     # ------------------------------------------------------------------ Algorithm 1
     def initialise(self) -> str:

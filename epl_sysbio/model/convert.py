@@ -21,7 +21,7 @@ import libsbml
 
 from epl_sysbio.errors import ModelLoadError
 
-from .imports import import_closure, refuse_external_models, refuse_imports
+from .imports import import_closure, refuse_imports
 from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_antimony_depth, check_size, scan_sbml
 
 __all__ = ["antimony_to_sbml", "sbml_to_antimony", "read_sbml_document", "MAX_MODEL_BYTES"]
@@ -55,9 +55,9 @@ def read_sbml_document(text: str, source: str = "<string>", *,
     DTDs and entity declarations are refused before parsing: SBML never needs
     them, and they are how entity-expansion bombs ("billion laughs") work.
     Size, nesting depth and element count are checked against ``limits``
-    before libsbml sees the text (:mod:`~epl_sysbio.limits`), and
-    references to external model files are refused
-    (:mod:`~epl_sysbio.model.imports`). Raises :class:`ModelLoadError`
+    before libsbml sees the text (:mod:`~epl_sysbio.limits`); external
+    model files are read only when a hierarchical model is flattened
+    (:mod:`~epl_sysbio.model.hierarchy`). Raises :class:`ModelLoadError`
     listing the reader's errors with their lines.
     """
     text = _check_text(text, "SBML", source, limits)
@@ -71,7 +71,7 @@ def read_sbml_document(text: str, source: str = "<string>", *,
             f"{source}: this is not XML (it does not start with '<'). If it is Antimony, "
             "use Model.from_antimony / from_antimony_file."
         )
-    refuse_external_models(scan_sbml(text, limits, source)[2], source)
+    scan_sbml(text, limits, source)
     doc = libsbml.readSBMLFromString(text)
     problems = []
     for i in range(doc.getNumErrors()):

@@ -3,6 +3,12 @@
 A Model holds a libsbml document. It pickles as SBML text, so it can be sent to
 worker processes. Loading never guesses whether a string is a path: there is one
 constructor per source.
+
+Loading flattens hierarchical (``comp``) models (ids: see
+:mod:`epl_sysbio.model.hierarchy`) and defines Level 2 unit names a Level 3
+file uses without defining them; exporting converts to SBML Level 3 Version 2
+and settles what that conversion leaves invalid or mishandled (see
+:mod:`epl_sysbio.model.levels`). :attr:`Model.notes` says what loading changed.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from epl_sysbio.errors import (
 from epl_sysbio.files import atomic_write_text, describe_os_error
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
 from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_size
+from epl_sysbio.model.hierarchy import flatten_hierarchy, is_hierarchical
+from epl_sysbio.model.levels import convert_for_export, define_level2_unit_names
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
 __all__ = ["Model", "load_model", "LoadLimits"]
@@ -70,34 +78,59 @@ class Model:
     size, nesting depth, element count) before a native parser sees the text,
     and the model keeps them for its later re-parses. Antimony ``import`` is
     refused unless a file loader is given ``allow_imports=True``, which allows
-    files below the model file's own directory (:mod:`~epl_sysbio.model.imports`).
+    files below the model file's own directory (:mod:`~epl_sysbio.model.imports`);
+    SBML external model definitions are read only next to a model file
+    (:mod:`~epl_sysbio.model.hierarchy`).
+
+    Attributes
+    ----------
+    notes : tuple of str
+        What loading changed in the document: a hierarchical model flattened,
+        Level 2 unit names defined. Empty for most models.
     """
 
-    def __init__(self, document: libsbml.SBMLDocument, *, source: str = "<model>",
-                 limits: LoadLimits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, document: libsbml.SBMLDocument, *, source: str = "<model>", notes: Iterable[str] = (),
+        limits: LoadLimits = DEFAULT_LIMITS,
+    ) -> None:
         if document.getModel() is None:
             raise ModelLoadError(f"{source}: the SBML document has no model.")
         self._doc = document
         self.source = source
+        self.notes = tuple(notes)
         self.limits = limits
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_sbml(cls, text: str, *, validate: bool = True, source: str = "<sbml string>",
                   limits: LoadLimits = DEFAULT_LIMITS) -> Model:
-        """Load SBML text (any level/version libsbml reads)."""
-        doc = read_sbml_document(text, source, limits=limits)
-        model = cls(doc, source=source, limits=limits)
-        if validate:
-            model._raise_if_invalid()
-        return model
+        """Load SBML text (any level/version libsbml reads).
+
+        A hierarchical model that names external model files must be loaded
+        with :meth:`from_sbml_file`, which resolves them next to the file.
+        """
+        return cls._load_sbml(text, validate=validate, source=source, path=None, limits=limits)
 
     @classmethod
     def from_sbml_file(cls, path: str | os.PathLike, *, validate: bool = True,
                        limits: LoadLimits = DEFAULT_LIMITS) -> Model:
-        """Load an SBML file."""
+        """Load an SBML file (external model definitions resolve inside its directory)."""
         text, source = _read_file(path, limits)
-        return cls.from_sbml(text, validate=validate, source=source, limits=limits)
+        return cls._load_sbml(text, validate=validate, source=source, path=Path(path), limits=limits)
+
+    @classmethod
+    def _load_sbml(cls, text: str, *, validate: bool, source: str, path: Path | None,
+                   limits: LoadLimits = DEFAULT_LIMITS) -> Model:
+        doc = read_sbml_document(text, source, limits=limits)
+        notes: list[str] = []
+        if is_hierarchical(doc):
+            doc, flattened = flatten_hierarchy(doc, path=path, source=source)
+            notes += flattened
+        notes += define_level2_unit_names(doc)
+        model = cls(doc, source=source, notes=notes, limits=limits)
+        if validate:
+            model._raise_if_invalid()
+        return model
 
     @classmethod
     def from_antimony(cls, text: str, *, validate: bool = True, source: str = "<antimony string>",
@@ -144,15 +177,17 @@ class Model:
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "limits": self.limits}
+        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "notes": self.notes,
+                "limits": self.limits}
 
     def __setstate__(self, state: dict) -> None:
         self.limits = state.get("limits", DEFAULT_LIMITS)
         self._doc = read_sbml_document(state["sbml"], state["source"], limits=self.limits)
         self.source = state["source"]
+        self.notes = tuple(state.get("notes", ()))
 
     def copy(self) -> Model:
-        return Model(self._doc.clone(), source=self.source, limits=self.limits)
+        return Model(self._doc.clone(), source=self.source, notes=self.notes, limits=self.limits)
 
     def __repr__(self) -> str:
         return (
@@ -208,6 +243,22 @@ class Model:
         return [r.getVariable() for r in self.sbml_model.getListOfRules() if r.isAssignment()]
 
     @property
+    def computed_stoichiometries(self) -> list[str]:
+        """Species references whose stoichiometry is computed rather than a number: by a Level 2
+        stoichiometryMath, an initial assignment, a rule or an event. Each is named by its id,
+        or ``'<reaction>:<species>'`` for a Level 2 reference without one; sorted."""
+        m = self.sbml_model
+        targets = {ia.getSymbol() for ia in m.getListOfInitialAssignments()}
+        targets |= {r.getVariable() for r in m.getListOfRules() if not r.isAlgebraic()}
+        targets |= {a.getVariable() for ev in m.getListOfEvents() for a in ev.getListOfEventAssignments()}
+        out = []
+        for rxn in m.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if (ref.isSetId() and ref.getId() in targets) or ref.isSetStoichiometryMath():
+                    out.append(ref.getId() if ref.isSetId() else f"{rxn.getId()}:{ref.getSpecies()}")
+        return sorted(out)
+
+    @property
     def uses_time(self) -> bool:
         """True when a rate law, rule or function definition reads the model time."""
         m = self.sbml_model
@@ -248,21 +299,22 @@ class Model:
 
     # ------------------------------------------------------------------ export
     def to_sbml(self) -> str:
-        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors)."""
-        doc = self._doc.clone()
-        if (doc.getLevel(), doc.getVersion()) != (3, 2):
-            props = libsbml.ConversionProperties(libsbml.SBMLNamespaces(3, 2))
-            props.addOption("strict", False)
-            props.addOption("setLevelAndVersion", True)
-            if doc.convert(props) != libsbml.LIBSBML_OPERATION_SUCCESS:
-                raise ModelValidationError(
-                    f"{self.source}: libsbml could not convert level {self._doc.getLevel()} "
-                    f"version {self._doc.getVersion()} to SBML L3V2: {doc.getErrorLog().toString()[:500]}"
-                )
+        """SBML Level 3 Version 2 text, validated (raises if libsbml finds errors).
+
+        A model of another level or version is converted by libsbml; what the
+        conversion leaves invalid in L3V2 or mishandled by simulators is then
+        settled (see :mod:`epl_sysbio.model.levels`): a local parameter named
+        like a species of its reaction is renamed ``<reaction>_<parameter>``, a
+        constant stoichiometryMath becomes a constant stoichiometry. A model
+        with fast reactions is exported as Level 3 Version 1: Version 2 cannot
+        express them, and dropping the flag would change what the model means.
+        """
+        doc = convert_for_export(self._doc, self.source)
         text = libsbml.writeSBMLToString(doc)
         report = validate_document(libsbml.readSBMLFromString(text))
         if not report.ok:
-            raise ModelValidationError(f"{self.source}: exported SBML L3V2 is invalid:\n{report}")
+            level = f"L{doc.getLevel()}V{doc.getVersion()}"
+            raise ModelValidationError(f"{self.source}: exported SBML {level} is invalid:\n{report}")
         return text
 
     def to_antimony(self) -> str:
@@ -493,10 +545,23 @@ class Model:
         elements = model.getListOfAllElements()
         for i in range(elements.getSize()):
             elements.get(i).renameSIdRefs(old, new)
+        # libsbml lists no Level 2 <stoichiometryMath> among the elements: reach it by hand.
+        for rxn in model.getListOfReactions():
+            for ref in _species_references_of(rxn):
+                if ref.isSetStoichiometryMath():
+                    ref.getStoichiometryMath().renameSIdRefs(old, new)
         model.renameSIdRefs(old, new)
         target.setId(new)
         # libsbml caches ids for getElementBySId; a fresh parse keeps lookups honest.
         self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source, limits=self.limits)
+
+
+def _species_references_of(rxn: libsbml.Reaction) -> list[libsbml.SpeciesReference]:
+    """The reaction's reactant and product references, typed (the all-elements list may hand
+    back bare SBase objects once tellurium's own libsbml is loaded)."""
+    return [rxn.getReactant(i) for i in range(rxn.getNumReactants())] + [
+        rxn.getProduct(i) for i in range(rxn.getNumProducts())
+    ]
 
 
 def _math_names(ast: libsbml.ASTNode | None) -> set[str]:
@@ -538,6 +603,6 @@ def load_model(path: str | os.PathLike, *, validate: bool = True, limits: LoadLi
     text, source = _read_file(path, limits)
     suffix = Path(path).suffix.lower()
     if suffix in _SBML_SUFFIXES or (suffix not in _ANTIMONY_SUFFIXES and text.lstrip().startswith("<")):
-        return Model.from_sbml(text, validate=validate, source=source, limits=limits)
+        return Model._load_sbml(text, validate=validate, source=source, path=Path(path), limits=limits)
     sbml = antimony_to_sbml(text, source, limits=limits, imports_from=Path(path) if allow_imports else None)
     return Model.from_sbml(sbml, validate=validate, source=source, limits=limits)

@@ -1,13 +1,11 @@
-"""Which files loading a model may read: Antimony ``import`` and SBML external model definitions.
+"""Which files loading an Antimony model may read: its ``import`` statements.
 
 Loading a model never reads a file the user did not name. Antimony's
 ``import "file"`` reads any file it can open, resolved against the *current
 directory first* and then the importing file's directory (measured with
 Antimony 3.3: a ``sub/inner.ant`` in the current directory wins over the one
 beside the model), and its error messages quote the imported file's content
-(``import "/etc/passwd"`` put its first token into the message). The SBML
-comp package's ``externalModelDefinition`` makes libsbml and libRoadRunner
-read its ``source`` file the same way.
+(``import "/etc/passwd"`` put its first token into the message).
 
 Policy:
 
@@ -18,9 +16,10 @@ Policy:
   of the model file being loaded. Antimony then reads a private copy of that
   closure in which every ``import`` names an absolute path inside the copy,
   so neither the current directory nor a search path can substitute another
-  file.
-- SBML external model definitions are always refused: flatten the model
-  first (libsbml's ``CompFlatteningConverter``) and load the flat file.
+  file. An imported SBML file may not name external model files of its own.
+
+SBML's own external model definitions (the comp package) are resolved, only
+next to a model file, by :mod:`epl_sysbio.model.hierarchy`.
 """
 
 from __future__ import annotations

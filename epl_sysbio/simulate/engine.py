@@ -53,6 +53,7 @@ from epl_sysbio.errors import (
 )
 from epl_sysbio.isolation import Isolation, run_isolated
 from epl_sysbio.model import Model
+from epl_sysbio.simulate.limits import moiety_analysis_unsafe, refuse_fast_reactions
 from epl_sysbio.simulate.numerics import classify_eigenvalues, finite_difference_jacobian, range_and_null_space
 from epl_sysbio.simulate.results import (
     BatchResult,
@@ -82,6 +83,16 @@ def _conc_id(sid: str) -> str | None:
 
 class Engine:
     """A compiled model for steady states, relaxations and time courses.
+
+    A model with fast reactions (SBML Level 2 and Level 3 Version 1) is
+    refused with :class:`~epl_sysbio.errors.UnsupportedModelError`: libRoadRunner
+    does not simulate rapid equilibria (a fast reaction's rate law held at
+    zero); it refuses such a model, except with moiety analysis, where it
+    silently treats fast reactions as ordinary ones and gets trajectories and
+    steady states wrong (SBML Test Suite 00870, 01547). Where its moiety
+    analysis is wrong (rate rules, computed stoichiometries, conversion
+    factors: :mod:`epl_sysbio.simulate.limits`), the engine runs unreduced and
+    says why in :attr:`notes`.
 
     Parameters
     ----------
@@ -136,6 +147,7 @@ class Engine:
             model = model.copy()
             while model.sbml_model.getNumEvents():
                 model.sbml_model.removeEvent(0)
+        refuse_fast_reactions(model)
         self.model = model
         _refuse_bad_sizes(model)
         sbml = model.sbml_model
@@ -143,6 +155,10 @@ class Engine:
         # has reactions but no floating species; there is nothing to reduce then anyway.
         has_floating = any(not s.getBoundaryCondition() for s in sbml.getListOfSpecies())
         want_moieties = conserved_moiety_analysis and sbml.getNumReactions() > 0 and has_floating
+        unsafe = moiety_analysis_unsafe(model) if want_moieties else None
+        if unsafe:
+            want_moieties = False
+            self.notes.append(f"conserved-moiety analysis off: {unsafe}")
         # Moiety analysis is asked for at load time: switching it on after loading compiles
         # the model a second time (at 50 species that doubled the time to build an engine).
         self._rr, refusal = self._compile(model, want_moieties)
@@ -221,8 +237,13 @@ class Engine:
         self._float_index = {s: i for i, s in enumerate(self.floating_ids)}
         n_state = len(rr.getRatesOfChange())
         self._state_ids = tuple(m.getStateVectorId(i) for i in range(n_state))
-        self.rate_rule_ids: tuple[str, ...] = tuple(s for s in self._state_ids if s not in self._float_index)
-        self._state_species = np.array([self._float_index[s] for s in self._state_ids if s in self._float_index], dtype=int)
+        # Positions in libRoadRunner's state vector, which lists rate-rule variables before the
+        # species (SBML Test Suite 00033: ['k1', 'S1', 'S2']): never assume an order.
+        self._species_pos = np.array([i for i, s in enumerate(self._state_ids) if s in self._float_index], dtype=int)
+        self._rule_pos = np.array([i for i, s in enumerate(self._state_ids) if s not in self._float_index], dtype=int)
+        self.rate_rule_ids: tuple[str, ...] = tuple(self._state_ids[i] for i in self._rule_pos)
+        species_state = tuple(self._state_ids[i] for i in self._species_pos)
+        self._state_species = np.array([self._float_index[s] for s in species_state], dtype=int)
         self._fixed = set(self.model.assignment_rule_variables)
         # Species defined by assignment rules are computed, never written.
         self._writable = np.array([i for i, s in enumerate(self.floating_ids) if s not in self._fixed], dtype=np.int32)
@@ -230,7 +251,6 @@ class Engine:
             [m.getCompartmentIndexForFloatingSpecies(i) for i in range(len(self.floating_ids))], dtype=int
         )
         # Link matrix L (all floating x independent): full amount rates = L @ independent rates.
-        n_species_state = n_state - len(self.rate_rule_ids)
         self._gamma = None
         self._link = None
         if self.moiety_analysis and m.getNumConservedMoieties() > 0:
@@ -242,9 +262,9 @@ class Engine:
             self._link = np.zeros((len(self.floating_ids), link.shape[1]))
             self._link[[self._float_index[r] for r in link.rownames], :] = np.asarray(link)
             independent = tuple(link.colnames)
-            if independent != self._state_ids[:n_species_state]:
+            if independent != species_state:
                 # The state vector must list the independent species in the link matrix's column order.
-                order = [independent.index(s) for s in self._state_ids[:n_species_state]]
+                order = [independent.index(s) for s in species_state]
                 self._link = self._link[:, order]
         self._known = (
             set(self.floating_ids)
@@ -322,16 +342,15 @@ class Engine:
         order; amount rates divided by the compartment volume), then the
         rate-rule variables' rates."""
         f = self._rr.getRatesOfChange()
-        n_rr = len(self.rate_rule_ids)
         if self._link is not None:
-            species = self._link @ f[: len(f) - n_rr]
+            species = self._link @ f[self._species_pos]
         else:
             # Species defined by assignment rules are algebraic, not state: rate 0 here.
             species = np.zeros(len(self.floating_ids))
-            species[self._state_species] = f[: len(f) - n_rr]
+            species[self._state_species] = f[self._species_pos]
         if len(species):
             species = species / self._volumes()
-        return np.concatenate([species, f[len(f) - n_rr :]]) if n_rr else species
+        return np.concatenate([species, f[self._rule_pos]]) if len(self._rule_pos) else species
 
     def state(self) -> np.ndarray:
         """x: floating species concentrations, then rate-rule variables."""
@@ -483,8 +502,10 @@ class Engine:
     def time_course(self, t_end: float, points: int = 101, selections: Sequence[str] | None = None) -> np.ndarray:
         """Integrate from the current state for ``t_end`` model time units.
 
-        Returns an array of shape (points, 1 + len(selections)), time first.
-        The state is left at the end point.
+        ``selections`` are species amounts (``"S"``), concentrations (``"[S]"``),
+        parameters, compartments and reaction ids (their rates); by default the
+        concentrations and rate-rule variables. Returns an array of shape
+        (points, 1 + len(selections)), time first. The state is left at the end point.
         """
         if self.isolation is not None:
             return self._isolated("time_course", t_end, points, selections)
@@ -492,7 +513,7 @@ class Engine:
         check_parameter("time_course", "points", _is_int(points) and 2 <= points <= MAX_POINTS,
                         f"an int in [2, {MAX_POINTS:,}]", points)
         sel = list(selections) if selections is not None else [f"[{s}]" for s in self.floating_ids] + list(self.rate_rule_ids)
-        self._require([s for s in sel if s != "time"])
+        self._require([s for s in sel if s != "time" and s not in self.reaction_ids])
         t0 = self._rr.model.getTime()
         out = self._rr.simulate(t0, t0 + float(t_end), int(points), ["time"] + sel)
         return np.asarray(out)
@@ -703,7 +724,7 @@ class Engine:
         """Orthonormal bases of range(N) and of its complement, the conservation laws,
         for the species in the raw state (unreduced engines). Cached: N is fixed."""
         if self._split is None:
-            species_state = self._state_ids[: len(self._state_ids) - len(self.rate_rule_ids)]
+            species_state = [self._state_ids[i] for i in self._species_pos]
             if not self.reaction_ids:
                 n_mat = np.zeros((len(species_state), 0))  # libRoadRunner has no matrix to give
             else:
@@ -726,25 +747,25 @@ class Engine:
         if not self._unreduced_laws():
             return
         _, laws = self._stoichiometric_split()
-        n_species = len(self._state_species)
         x = self._raw_state()
+        xs = x[self._species_pos]
         x0 = origin[0][self._state_species]
-        x[:n_species] -= laws @ (laws.T @ (x[:n_species] - x0))
+        x[self._species_pos] = xs - laws @ (laws.T @ (xs - x0))
         self._set_raw_state(x)
 
     def _dynamic_basis(self) -> np.ndarray:
         """Orthonormal basis of the directions the raw state can move in."""
-        n_rr = len(self.rate_rule_ids)
-        species_state = self._state_ids[: len(self._state_ids) - n_rr]
-        if not species_state:
+        n_rr = len(self._rule_pos)
+        if not len(self._species_pos):
             return np.eye(n_rr)
         if self.moiety_analysis:
-            basis_species = np.eye(len(species_state))  # already independent
+            basis_species = np.eye(len(self._species_pos))  # already independent
         else:
             basis_species = self._stoichiometric_split()[0]
-        q = np.zeros((len(self._state_ids), basis_species.shape[1] + n_rr))
-        q[: len(species_state), : basis_species.shape[1]] = basis_species
-        q[len(species_state) :, basis_species.shape[1] :] = np.eye(n_rr)
+        width = basis_species.shape[1]
+        q = np.zeros((len(self._state_ids), width + n_rr))
+        q[np.ix_(self._species_pos, np.arange(width))] = basis_species
+        q[self._rule_pos, width:] = np.eye(n_rr)
         return q
 
     def steady_state(

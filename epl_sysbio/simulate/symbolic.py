@@ -187,6 +187,16 @@ class Differentiator:
             return self._d(libsbml.parseL3Formula(f"{arg}^(1/{degree})"), var, context)
         if name == "abs":
             return _mul(f"piecewise(1, {arg} > 0, -1, {arg} < 0, 0)", du)
+        if name in ("max", "min"):
+            # The derivative of the argument that is the extreme one (the first, on ties).
+            if all(dk is None for dk in d):
+                return None
+            cmp = ">=" if name == "max" else "<="
+            texts = [_text(k) for k in kids]
+            parts = []
+            for i, dk in enumerate(d[:-1]):
+                parts += [dk or "0", " && ".join(f"{texts[i]} {cmp} {texts[j]}" for j in range(len(kids)) if j != i)]
+            return f"piecewise({', '.join(parts + [d[-1] or '0'])})"
         simple = {
             "sin": f"cos{arg}",
             "cos": f"(-sin{arg})",
@@ -216,6 +226,7 @@ class Differentiator:
             return None
         raise UnsupportedModelError(
             f"Model {self._where!r}: cannot differentiate {libsbml.formulaToL3String(node)!r} in {context!r} "
-            f"with respect to {var!r} (supported: + - * / ^, exp, ln, log, root, abs, piecewise, trigonometric "
-            "and hyperbolic functions). Rewrite that rate law (in an equilibrium layer: or leave its variables out)."
+            f"with respect to {var!r} (supported: + - * / ^, exp, ln, log, root, abs, max, min, piecewise, "
+            "trigonometric and hyperbolic functions). Rewrite that rate law (in an equilibrium layer: or leave its "
+            "variables out)."
         )
