@@ -171,6 +171,17 @@ def test_library_calls_never_write_to_stdout(capfd, sbml_models_dir):
     assert out == ""
 
 
+def test_an_epl_learner_on_libroadrunner_never_writes_to_stdout(capfd):
+    """The main job's learners on the roadrunner backend: CVODE's warnings of a blow-up go to stderr."""
+    from epl_sysbio.epl.learner import EplLearner
+
+    engine = Engine(Model.from_antimony("model blow\n J0: -> x; x^2\n J1: y -> ; y\n x = 1; y = 1\nend\n"))
+    learner = EplLearner(engine, ("y",), ("x",), ("x",))
+    assert learner.initialise() == "too_stiff"
+    out, err = capfd.readouterr()
+    assert out == "" and "[WARNING]" in err
+
+
 # ----------------------------------------------------------------------- 6. Antimony import
 
 def test_antimony_import_is_refused_and_the_imported_file_is_never_read(capfd, tmp_path):

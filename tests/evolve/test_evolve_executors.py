@@ -16,6 +16,7 @@ from epl_sysbio.evolve import (
 )
 
 from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, leaky_xor, marker_pid, noisy_xor
+from roadrunner_hang import RoadRunnerLearnerHangOnSeed
 
 CONFIG = EvolveConfig().replace(neat={"population_size": 30},
                                 run={"seed": 11, "generations": 4, "progress": False, "plots": False})
@@ -73,6 +74,25 @@ def test_a_task_stuck_past_its_time_limit_has_its_worker_killed_and_replaced(tmp
     fitness = [g.fitness.values[0] for g in serial.population]
     fitness[victim] = -5.0
     assert [r["best"] for r in result.logbook][:1] == [max(fitness)]
+
+
+def test_a_roadrunner_learner_stuck_in_nleq2_has_its_worker_killed_and_the_run_goes_on(tmp_path, sbml_models_dir):
+    """The main job's hang (issue 18): an EPL learner on libRoadRunner looping for ever in NLEQ2 during
+    ``initialise``. Real native code, no Python signal handler can run; the supervisor kills the worker."""
+    config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 3.0})
+    victim, marker = 7, str(tmp_path / "stuck")
+    fitness = RoadRunnerLearnerHangOnSeed(evaluation_seed(11, 0, victim), str(sbml_models_dir / "receptor_synapse.ant"),
+                                          marker)
+    with ProcessExecutor(workers=2, time_limit=3.0) as executor:
+        result = evolve(fitness, config, executor=executor, run_dir=tmp_path)
+        assert not pid_alive(marker_pid(marker))  # the spinning worker is gone, not left burning a core
+        assert len(executor._pool) <= 2 and all(w.process.is_alive() for w in executor._pool)
+    assert len(result.logbook) == 2
+    assert result.population  # and every other individual was evaluated
+    rows = (tmp_path / "faults.csv").read_text().splitlines()
+    assert rows == ["generation,index,seed,reason",
+                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 3 s exceeded; its worker was "
+                    "killed and replaced"]
 
 
 @pytest.mark.slow
