@@ -129,6 +129,20 @@ def test_the_budget_stops_a_command_and_says_how_to_raise_it(capfd, sbml_models_
     assert "did not finish within its 0.5 s budget" in err and "--timeout" in err
 
 
+def test_every_main_job_preset_gives_its_workers_a_time_limit():
+    """The main job hung in generation 0 on NLEQ2 because its preset set no time limit; the supervised
+    workers (tests/evolve/test_evolve_executors.py) kill a learner past it."""
+    from epl_sysbio.epl.config import PRESETS
+    from epl_sysbio.evolve.executors import ProcessExecutor, make_executor
+
+    assert all(0 < config.run.time_limit <= 3600 for config in PRESETS.values())
+    executor = make_executor(PRESETS["paper"].run)
+    try:
+        assert isinstance(executor, ProcessExecutor) and executor.time_limit == 600.0
+    finally:
+        executor.close()
+
+
 def _spin_without_signals() -> None:
     signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGALRM})  # like NLEQ2 in C
     while True:
