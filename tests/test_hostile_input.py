@@ -326,10 +326,23 @@ def test_ctrl_c_ends_with_130_and_a_resume_hint(tmp_path):
     deadline = time.monotonic() + 300
     while not (out / "config.toml").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)  # during generation 0: --resume refused this directory
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=300) == 130
     assert "Traceback" not in err and "interrupted" in err and f"--out {out} --resume" in err
+    resumed = subprocess.run([*CLI, "evolve", "--preset", "smoke", "--out", str(out), "--resume"],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = tmp_path / "reference"
+    subprocess.run([*CLI, "evolve", "--preset", "smoke", "--out", str(reference)], check=True, capture_output=True,
+                   timeout=600)
+
+    def logbook(run: Path) -> list[list[str]]:  # wall-clock column aside
+        rows = [line.split(",") for line in (run / "logbook.csv").read_text().splitlines()]
+        drop = rows[0].index("wall_s")
+        return [row[:drop] + row[drop + 1:] for row in rows]
+
+    assert logbook(out) == logbook(reference)
 
 
 # ----------------------------------------------------------------------- 9. absurd bounds

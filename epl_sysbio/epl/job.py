@@ -38,7 +38,9 @@ generations ``g >= g0`` whose best learner reached the goal, ``g0`` the first.
 from __future__ import annotations
 
 import json
+import math
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -47,12 +49,13 @@ from typing import Any
 
 import numpy as np
 
-from epl_sysbio.errors import CheckpointError, ConfigError
+from epl_sysbio.errors import CheckpointError, ConfigError, NativeCrashError, TimeLimitError
 from epl_sysbio.evolve import Genome, evaluation_seed, evolve, genome_to_dict, make_executor, resume
 from epl_sysbio.evolve.checkpoint import atomic_write, list_checkpoints
 from epl_sysbio.evolve.genome import genomes_from_arrays, genomes_to_arrays
 from epl_sysbio.evolve.report import ProgressReporter, write_logbook_csv
 from epl_sysbio.evolve.rundir import LOCK_NAME, RunLock
+from epl_sysbio.isolation import run_isolated
 
 from .config import EplJobConfig, job_config_hash, job_config_to_toml, load_job_config
 from .fitness import LearnerReport
@@ -285,6 +288,21 @@ def _resume_point(out: Path, resume_run: bool) -> tuple[list[str], list[dict], l
     return lines, records, bests
 
 
+def _guarded(config: EplJobConfig, label: str, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a forked child with twice ``config``'s time limit; None if it hangs or crashes.
+
+    The champion's alignment and export run libRoadRunner in this process (its equilibrium layer, the
+    re-check), where NLEQ2 can loop for ever or a model crash the job; the workers' supervision does
+    not reach here. A hang or a crash costs the number, not the run: it is said on stderr.
+    """
+    budget = 2.0 * config.run.time_limit if config.run.time_limit > 0 else math.inf
+    try:
+        return run_isolated(fn, *args, timeout=budget, label=label, **kwargs)
+    except (TimeLimitError, NativeCrashError) as exc:
+        print(f"epl-sysbio evolve: {exc} Left out; the run goes on.", file=sys.stderr, flush=True)
+        return None
+
+
 def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> JobResult:
     from .alignment import best_learner_alignment
     from .plots import write_plots
@@ -319,7 +337,7 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
             champion = population[index]
             seed = evaluation_seed(config.run.seed, gen, index)
             report, statuses = _take_reports(reports, seed, len(population), champion.fitness.values[0])
-            alignment = best_learner_alignment(champion, seed, config)
+            alignment = _guarded(config, "the champion's alignment", best_learner_alignment, champion, seed, config)
             record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
                              evaluated_s, report, seed, alignment, statuses)
             records.append(record)
@@ -340,8 +358,8 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
     best_gen = summary["best_generation"]
     if best_gen is not None:
         entry = json.loads(lines[best_gen])
-        export_champion(bests[best_gen], records[best_gen]["best_seed"], config, out / "best",
-                        report=LearnerReport.from_dict(entry["report"]))
+        _guarded(config, "the champion's export", export_champion, bests[best_gen], records[best_gen]["best_seed"],
+                 config, out / "best", report=LearnerReport.from_dict(entry["report"]))
         learner_file = out / "best" / "learner.json"
         if learner_file.exists():
             summary["champion_recheck"] = json.loads(learner_file.read_text())["recheck"]

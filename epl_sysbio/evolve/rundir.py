@@ -15,6 +15,10 @@ anything:
   directory and how to stop it.
 - The file itself is never deleted (deleting it would let a second process
   lock a new file while the first still holds the old one).
+- A child the owner forks (an isolated native call) closes its copy of the
+  descriptor at once: a flock belongs to the open file, so a child still
+  running when its parent was killed would otherwise keep the directory
+  locked against the ``--resume`` that follows.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import json
 import os
 import socket
 import time
+import weakref
 from pathlib import Path
 
 from epl_sysbio.errors import FileAccessError, RunLockedError
@@ -36,6 +41,21 @@ except ImportError:  # pragma: no cover - not POSIX
 __all__ = ["RunLock", "LOCK_NAME"]
 
 LOCK_NAME = ".lock"
+
+_HELD: weakref.WeakSet = weakref.WeakSet()  # the locks this process holds
+
+
+def _close_in_child() -> None:
+    """After a fork, in the child: drop the lock descriptors (the parent keeps the locks)."""
+    for lock in list(_HELD):
+        if lock._fd is not None:
+            os.close(lock._fd)
+            lock._fd = None  # nor may the child's release() truncate the owner's record
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
 
 
 class RunLock:
@@ -78,6 +98,7 @@ class RunLock:
         os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
                                  "started": time.strftime("%Y-%m-%d %H:%M:%S")}).encode())
         self._fd = fd
+        _HELD.add(self)
         remove_stale_temporaries(self.directory)
         return self
 
@@ -95,6 +116,7 @@ class RunLock:
             os.ftruncate(self._fd, 0)
             os.close(self._fd)  # closing the descriptor releases the flock
             self._fd = None
+            _HELD.discard(self)
 
     def __enter__(self) -> RunLock:
         return self.acquire()

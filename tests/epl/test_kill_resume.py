@@ -143,3 +143,23 @@ def test_a_second_writer_is_refused_while_the_first_is_alive(tmp_path):
         _wait(pid)
     run_job(CONFIG, out, resume_run=True)  # its owner is dead: the lock is free, the run continues
     assert len(_journal(out)) == CONFIG.run.generations
+
+
+def test_a_child_forked_by_the_owner_does_not_hold_the_lock(tmp_path):
+    """The job forks isolated native calls; one still running when the job is killed must not keep the
+    directory locked against the --resume that follows (found by killing runs at random moments)."""
+    from epl_sysbio.evolve.rundir import RunLock
+
+    lock = RunLock(tmp_path).acquire()
+    child = os.fork()
+    if child == 0:  # the isolated call: still alive after its parent gave the lock up
+        time.sleep(30)
+        os._exit(0)
+    try:
+        lock.release()
+        with RunLock(tmp_path):  # taken at once although the forked child lives on
+            pass
+        assert os.waitpid(child, os.WNOHANG) == (0, 0)
+    finally:
+        os.kill(child, signal.SIGKILL)
+        _wait(child)
