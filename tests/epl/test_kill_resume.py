@@ -151,11 +151,14 @@ def test_a_child_forked_by_the_owner_does_not_hold_the_lock(tmp_path):
     from epl_sysbio.evolve.rundir import RunLock
 
     lock = RunLock(tmp_path).acquire()
+    ready, started = os.pipe()
     child = os.fork()
     if child == 0:  # the isolated call: still alive after its parent gave the lock up
+        os.write(started, b"1")  # the fork hooks have run by now
         time.sleep(30)
         os._exit(0)
     try:
+        assert os.read(ready, 1) == b"1"
         lock.release()
         with RunLock(tmp_path):  # taken at once although the forked child lives on
             pass
@@ -163,3 +166,5 @@ def test_a_child_forked_by_the_owner_does_not_hold_the_lock(tmp_path):
     finally:
         os.kill(child, signal.SIGKILL)
         _wait(child)
+        os.close(ready)
+        os.close(started)
