@@ -252,6 +252,25 @@ def test_a_convert_that_fails_midway_leaves_the_old_output_unchanged(tmp_path, s
     assert [p.name for p in tmp_path.iterdir()] == ["out.xml"]  # no temporary file left
 
 
+def test_an_archive_write_killed_midway_leaves_nothing_in_the_working_directory(tmp_path, sbml_models_dir):
+    """libcombine staged archive entries as temp<N>.tmp in the current directory; runs killed during the
+    champion's export left them in the user's folder (found after the kill-and-resume campaign)."""
+    from epl_sysbio.model.omex import write_omex_archive
+
+    sbml = Model.from_antimony_file(sbml_models_dir / "receptor_synapse.ant").to_sbml()
+    cwd, out = tmp_path / "cwd", tmp_path / "out"
+    cwd.mkdir()
+    out.mkdir()
+    pid = os.fork()
+    if pid == 0:  # killed when the archive is written, before libcombine cleans up
+        os.chdir(cwd)
+        os.replace = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)
+        write_omex_archive(out / "model.omex", [("model.xml", sbml, "sbml", True)])
+        os._exit(0)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == -signal.SIGKILL
+    assert list(cwd.iterdir()) == []
+
+
 @pytest.mark.parametrize("target", ["/proc/x", "{tmp}/missing/dir/x.xml", "{tmp}", "/dev/full"])
 def test_an_unwritable_convert_output_is_exit_2_with_a_message(capfd, tmp_path, sbml_models_dir, target):
     target = target.format(tmp=tmp_path)

@@ -159,20 +159,26 @@ def write_omex_archive(path: str | os.PathLike, files: Sequence[tuple[str, str, 
     if sum(bool(f[3]) for f in files) > 1:
         raise InvalidValueError(f"An OMEX archive has at most one master file; got {sum(bool(f[3]) for f in files)}.")
     archive = lc.CombineArchive()
-    for location, text, key, master in files:
-        uri = lc.KnownFormats.lookupFormat(key)
-        if not uri:
-            raise InvalidValueError(f"libcombine knows no format {key!r} (for {location!r}); use 'sbml' or 'sed-ml'.")
-        if not archive.addFileFromString(text, location, uri, bool(master)):
-            raise InvalidValueError(f"libcombine refused {location!r} ({key}).")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if not archive.writeToFile(tmp):
-            raise InvalidValueError(f"libcombine could not write the archive {str(path)!r}.")
-        os.replace(tmp, path)
-    finally:
-        archive.cleanUp()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # libcombine's addFileFromString stages each file as temp<N>.tmp in the current directory, where a kill
+    # before cleanUp() leaves them in the user's folder: stage them in a private temporary directory instead.
+    with tempfile.TemporaryDirectory(prefix="epl-sysbio-omex-") as staging:
+        for i, (location, text, key, master) in enumerate(files):
+            uri = lc.KnownFormats.lookupFormat(key)
+            if not uri:
+                raise InvalidValueError(f"libcombine knows no format {key!r} (for {location!r}); use 'sbml' or "
+                                        "'sed-ml'.")
+            staged = Path(staging) / str(i)
+            staged.write_text(text, encoding="utf-8")
+            if not archive.addFile(str(staged), location, uri, bool(master)):
+                raise InvalidValueError(f"libcombine refused {location!r} ({key}).")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            if not archive.writeToFile(tmp):
+                raise InvalidValueError(f"libcombine could not write the archive {str(path)!r}.")
+            os.replace(tmp, path)
+        finally:
+            archive.cleanUp()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return path
