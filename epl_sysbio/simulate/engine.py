@@ -13,12 +13,11 @@ all floating species) before writing the amounts. libRoadRunner alone keeps
 the old totals when the species is an *independent* one and recomputes the
 dependent species instead, so an injection would vanish.
 
-Convergence is judged in concentration units: ``x`` holds the floating species
-concentrations (amount / compartment volume) and the rate-rule variables,
-``F(x) = dx/dt`` their rates (dependent species through the link matrix).
-libRoadRunner's own NLEQ2 residual is in amounts, so in the 1e-12 to 1e-16 L
-compartments of real neuron models it reports success at wrong, even
-negative, states; the engine re-checks every answer.
+Every answer is judged by the one stopping rule
+(:mod:`epl_sysbio.simulate.stopping`, in concentration units), never by
+libRoadRunner's own NLEQ2 test; the solver chain is
+:mod:`epl_sysbio.simulate.solvers`, the stability verdict
+:mod:`epl_sysbio.simulate.stability` (docs/architecture.md draws the path).
 
 Native code that can crash or hang: NLEQ2 loops for ever once a rate is
 infinite or a value nears the largest double, so Newton is never started
@@ -49,9 +48,10 @@ from epl_sysbio.errors import (
     checked_number,
     format_ids,
 )
-from epl_sysbio.isolation import Isolation, run_isolated
+from epl_sysbio.isolation import Isolation
 from epl_sysbio.model import Model
-from epl_sysbio.simulate import steady, time_courses
+from epl_sysbio.simulate import forked, steady, time_courses
+from epl_sysbio.simulate.compiled import compile_sbml, index_model, scale_integrator_tolerance
 from epl_sysbio.simulate.limits import moiety_analysis_unsafe, refuse_bad_sizes, refuse_fast_reactions
 from epl_sysbio.simulate.results import BatchResult, RelaxResult, SteadyStateOptions, SteadyStateResult
 from epl_sysbio.simulate.stability import reduced_eigenvalues
@@ -147,7 +147,7 @@ class Engine:
             self.notes.append(f"conserved-moiety analysis off: {unsafe}")
         # Moiety analysis is asked for at load time: switching it on after loading compiles
         # the model a second time (at 50 species that doubled the time to build an engine).
-        self._rr, refusal = self._compile(model, want_moieties)
+        self._rr, refusal = compile_sbml(model, want_moieties)
         self.moiety_analysis = bool(self._rr.conservedMoietyAnalysis)
         if refusal:
             self.notes.append(f"conserved-moiety analysis refused by libRoadRunner ({refusal}); running unreduced")
@@ -159,120 +159,18 @@ class Engine:
         self.time_dependent = model.uses_time
         if self.time_dependent:
             self.notes.append("rate laws or rules depend on time: steady states are long-time limits")
-        self._index_model()
-        self._scale_integrator_tolerance()
+        index_model(self)
+        scale_integrator_tolerance(self)
         self._start = self._snapshot()
-
-    @staticmethod
-    def _compile(model: Model, moieties: bool) -> tuple[roadrunner.RoadRunner, str | None]:
-        """The compiled model, and why moiety analysis was refused (None if it was not)."""
-        text = model.document.toSBML()
-        options = roadrunner.LoadSBMLOptions()
-        options.conservedMoieties = moieties
-        try:
-            return roadrunner.RoadRunner(text, options), None
-        except RuntimeError as exc:
-            if moieties:  # some networks are refused reduced but load unreduced
-                try:
-                    return roadrunner.RoadRunner(text), str(exc).strip()
-                except RuntimeError:
-                    pass
-            raise ModelLoadError(f"Model {model.id!r}: libRoadRunner cannot compile it: {exc}") from None
-
-    # ---------------------------------------------------------------- isolation
-    def _isolated(self, method: str, *args, **kwargs):
-        """``self.<method>(*args, **kwargs)`` in a forked child under :attr:`isolation`; adopt its final state."""
-        def call():
-            self.isolation = None  # in the child: compute directly
-            return getattr(self, method)(*args, **kwargs), self._export_state()
-
-        value, state = run_isolated(call, timeout=self.isolation.timeout,
-                                    label=f"Engine({self.model_id!r}).{method}")
-        self._import_state(state)
-        return value
 
     def _settable_ids(self) -> list[str]:
         return [p for p in self.parameter_ids + self.compartment_ids + self.boundary_ids if p not in self._fixed]
-
-    def _export_state(self) -> dict:
-        """Everything a call may change: values by id, species amounts, rate-rule variables, time."""
-        return {"values": {p: float(self._rr.getValue(p)) for p in self._settable_ids()},
-                "snapshot": self._snapshot(), "time": float(self._m.getTime())}
-
-    def _import_state(self, state: dict) -> None:
-        for sid, v in state["values"].items():
-            if self._rr.getValue(sid) != v:
-                self._rr.setValue(sid, v)
-        self._restore(state["snapshot"])
-        self._m.setTime(state["time"])
 
     def _mapping(self, values: object, what: str) -> Mapping:
         if not isinstance(values, Mapping):
             raise InvalidValueError(f"Model {self.model_id!r}: {what} takes a mapping of id -> number, e.g. "
                                     f"{{'S': 1.0}}. Got {values!r} ({type(values).__name__}) instead.")
         return values
-
-    # ---------------------------------------------------------------- structure
-    def _index_model(self) -> None:
-        rr, m = self._rr, self._rr.model
-        self.floating_ids: tuple[str, ...] = tuple(m.getFloatingSpeciesIds())
-        self.boundary_ids: tuple[str, ...] = tuple(m.getBoundarySpeciesIds())
-        self.reaction_ids: tuple[str, ...] = tuple(m.getReactionIds())
-        self.parameter_ids: tuple[str, ...] = tuple(p for p in m.getGlobalParameterIds() if not p.startswith("_CSUM"))
-        self.compartment_ids: tuple[str, ...] = tuple(m.getCompartmentIds())
-        self._float_index = {s: i for i, s in enumerate(self.floating_ids)}
-        n_state = len(rr.getRatesOfChange())
-        self._state_ids = tuple(m.getStateVectorId(i) for i in range(n_state))
-        # Positions in libRoadRunner's state vector, which lists rate-rule variables before the
-        # species (SBML Test Suite 00033: ['k1', 'S1', 'S2']): never assume an order.
-        self._species_pos = np.array([i for i, s in enumerate(self._state_ids) if s in self._float_index], dtype=int)
-        self._rule_pos = np.array([i for i, s in enumerate(self._state_ids) if s not in self._float_index], dtype=int)
-        self.rate_rule_ids: tuple[str, ...] = tuple(self._state_ids[i] for i in self._rule_pos)
-        species_state = tuple(self._state_ids[i] for i in self._species_pos)
-        self._state_species = np.array([self._float_index[s] for s in species_state], dtype=int)
-        self._fixed = set(self.model.assignment_rule_variables)
-        # Species defined by assignment rules are computed, never written.
-        self._writable = np.array([i for i, s in enumerate(self.floating_ids) if s not in self._fixed], dtype=np.int32)
-        self._volume_index = np.array(
-            [m.getCompartmentIndexForFloatingSpecies(i) for i in range(len(self.floating_ids))], dtype=int
-        )
-        # Link matrix L (all floating x independent): full amount rates = L @ independent rates.
-        self._gamma = None
-        self._link = None
-        if self.moiety_analysis and m.getNumConservedMoieties() > 0:
-            gamma = rr.getConservationMatrix()
-            cols = [self._float_index[c] for c in gamma.colnames]
-            self._gamma = np.zeros((gamma.shape[0], len(self.floating_ids)))
-            self._gamma[:, cols] = np.asarray(gamma)
-            link = rr.getLinkMatrix()
-            self._link = np.zeros((len(self.floating_ids), link.shape[1]))
-            self._link[[self._float_index[r] for r in link.rownames], :] = np.asarray(link)
-            independent = tuple(link.colnames)
-            if independent != species_state:
-                # The state vector must list the independent species in the link matrix's column order.
-                order = [independent.index(s) for s in species_state]
-                self._link = self._link[:, order]
-        self._known = (
-            set(self.floating_ids)
-            | set(self.boundary_ids)
-            | set(self.parameter_ids)
-            | set(self.compartment_ids)
-        )
-
-    def _scale_integrator_tolerance(self) -> None:
-        """CVODE's absolute tolerance is in amounts (default 1e-12); in femtolitre
-        compartments amounts are ~1e-21 and would drown in it. Scale it to the
-        smallest compartment volume times the typical positive concentration."""
-        if not self.floating_ids:
-            return
-        vols = self._volumes()
-        conc = np.abs(self._m.getFloatingSpeciesConcentrations())
-        typical = float(np.median(conc[conc > 0])) if np.any(conc > 0) else 1.0
-        # 1e-9 of a typical amount in the smallest compartment, never looser than the default.
-        atol = 1e-9 * float(vols.min()) * typical
-        if atol < 1e-12:
-            self._rr.integrator.setValue("absolute_tolerance", atol)
-            self.notes.append(f"integrator absolute tolerance scaled to {atol:.3g} (small compartments/amounts)")
 
     def _volumes(self) -> np.ndarray:
         """Compartment volume of each floating species, in :attr:`floating_ids` order."""
@@ -491,7 +389,7 @@ class Engine:
         (points, 1 + len(selections)), time first. The state is left at the end point.
         """
         if self.isolation is not None:
-            return self._isolated("time_course", t_end, points, selections)
+            return forked.call(self, "time_course", t_end, points, selections)
         return time_courses.time_course(self, t_end, points, selections)
 
     def relax(
@@ -518,7 +416,7 @@ class Engine:
             kwargs = dict(t_max=t_max, atol=atol, rtol=rtol, first_step=first_step,
                           points_per_chunk=points_per_chunk, restart_time=restart_time)
             try:
-                return self._isolated("relax", selections, **kwargs)
+                return forked.call(self, "relax", selections, **kwargs)
             except (TimeLimitError, NativeCrashError) as exc:
                 return RelaxResult("failed", float(self._m.getTime()), self.residual(), np.zeros((0, 1 + len(selections))),
                                    tuple(selections), str(exc))

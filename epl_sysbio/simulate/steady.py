@@ -13,6 +13,7 @@ import numpy as np
 
 from epl_sysbio.errors import InvalidValueError, NativeCrashError, SteadyStateError, TimeLimitError, check_parameter
 from epl_sysbio.errors import format_ids
+from epl_sysbio.simulate import forked
 from epl_sysbio.simulate.results import BatchResult, Method, SteadyStateOptions, SteadyStateResult, Status
 from epl_sysbio.simulate.solvers import run_chain
 from epl_sysbio.simulate.stability import judge
@@ -35,7 +36,7 @@ def solve(engine: Engine, values: Mapping[str, float] | None, start: str,
         engine._require(engine._mapping(values, "steady_state"))
     if engine.isolation is not None:
         try:
-            return engine._isolated("steady_state", values, start=start, options=options, throw=throw)
+            return forked.call(engine, "steady_state", values, start=start, options=options, throw=throw)
         except (TimeLimitError, NativeCrashError) as exc:
             # The solve never ran here: do what it was asked to do first, and report the failure.
             if start == "reset":
