@@ -1,4 +1,4 @@
-"""Tests of epl_sysbio.analysis.edge_of_chaos: couplings, speed potential, mean field,
+"""Tests of epl_sysbio.papers.edge_of_chaos: couplings, speed potential, mean field,
 spectrum edge, simulated transition and Langevin equipartition."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from epl_sysbio.analysis import (
+from epl_sysbio.papers import (
     LangevinOptions,
     SimulationOptions,
     coupling_matrix,
