@@ -441,15 +441,18 @@ class Engine:
         start : {"current", "reset"}
             Start from the current state (warm start), or :meth:`reset` first.
         throw : bool
-            Raise :class:`SteadyStateError` unless the result is a stable steady state
-            (or ``unchecked``: stability checking off).
+            Raise :class:`SteadyStateError` unless the result is a stable steady state,
+            or an unchecked one when stability checking is off.
 
+        Notes
+        -----
         The solvers of :mod:`epl_sysbio.simulate.solvers` are tried in order,
         each from the start state, until the options' stopping rule
         ``norm(F) <= atol + rtol * norm(x)`` passes (x in concentrations, no
         concentration below ``-tol``): Newton (NLEQ2); presimulation to each of
         ``presimulation_times`` then Newton; relaxation by time course, polished
-        by a state-space Newton; for a moiety-reduced engine, an unreduced twin. Models with rate rules go straight to
+        by a state-space Newton; for a moiety-reduced engine, an unreduced twin.
+        Models with rate rules go straight to
         relaxation (NLEQ2 ignores rate rules), so do unreduced models with
         conservation laws (NLEQ2's Jacobian is singular there), and so do models
         whose rates depend on ``time`` (NLEQ2 evaluates them at t = 0), after a
