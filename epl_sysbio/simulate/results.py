@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import check_parameter, is_finite_positive
 from epl_sysbio.simulate.stopping import StoppingRule
 
 __all__ = [
@@ -51,11 +51,6 @@ class Method(str, enum.Enum):
         return self.value
 
 
-def _positive(owner: str, name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InvalidValueError(invalid_parameter_message(owner, name, "a float in (0, inf)", value))
-
-
 @dataclass(frozen=True, kw_only=True)
 class SteadyStateOptions:
     """Settings of :meth:`Engine.steady_state`.
@@ -88,14 +83,11 @@ class SteadyStateOptions:
 
     def __post_init__(self) -> None:
         for name in ("atol", "rtol", "relax_t_max", "eigen_rtol"):
-            _positive("SteadyStateOptions", name, getattr(self, name))
+            check_parameter("SteadyStateOptions", name, is_finite_positive(getattr(self, name)), "a float in (0, inf)",
+                            getattr(self, name))
         times = tuple(self.presimulation_times)
-        if not all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in times):
-            raise InvalidValueError(
-                invalid_parameter_message(
-                    "SteadyStateOptions", "presimulation_times", "a tuple of positive floats", self.presimulation_times
-                )
-            )
+        check_parameter("SteadyStateOptions", "presimulation_times", all(is_finite_positive(t) for t in times),
+                        "a tuple of positive floats", self.presimulation_times)
         object.__setattr__(self, "presimulation_times", tuple(float(t) for t in times))
 
     @property

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import check_parameter, is_finite_positive
 
 __all__ = ["StoppingRule"]
 
@@ -46,9 +46,7 @@ class StoppingRule:
     def __post_init__(self) -> None:
         for name in ("atol", "rtol"):
             value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and not isinstance(value, bool)
-                    and math.isfinite(value) and value > 0):
-                raise InvalidValueError(invalid_parameter_message("StoppingRule", name, "a float in (0, inf)", value))
+            check_parameter("StoppingRule", name, is_finite_positive(value), "a float in (0, inf)", value)
 
     def tolerance(self, norm_state: float) -> float:
         """The largest residual accepted at a state of Euclidean norm ``norm_state``."""
