@@ -21,8 +21,9 @@ libRoadRunner's own NLEQ2 test; the solver chain is
 
 Native code that can crash or hang: NLEQ2 loops for ever once a rate is
 infinite or a value nears the largest double, so Newton is never started
-there (:func:`epl_sysbio.simulate.solvers.nleq2`); for everything else, ``Engine(..., isolation=Isolation(timeout=...))`` runs
-each solve, relaxation and time course in a forked child process whose crash
+there (:func:`epl_sysbio.simulate.solvers.guarded_nleq2`); for everything
+else, ``Engine(..., isolation=Isolation(timeout=...))`` runs each solve,
+relaxation and time course in a forked child process whose crash
 or hang becomes a result with a status (:mod:`epl_sysbio.isolation`).
 SUNDIALS (CVODE) prints its warnings to stdout by default; they are sent to
 stderr (``SUNLOGGER_WARNING_FILENAME``, unless the caller set it), so a

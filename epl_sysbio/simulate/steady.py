@@ -11,8 +11,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, NativeCrashError, SteadyStateError, TimeLimitError, check_parameter
-from epl_sysbio.errors import format_ids
+from epl_sysbio.errors import (
+    InvalidValueError,
+    NativeCrashError,
+    SteadyStateError,
+    TimeLimitError,
+    check_parameter,
+    format_ids,
+)
 from epl_sysbio.simulate import forked
 from epl_sysbio.simulate.results import BatchResult, Method, SteadyStateOptions, SteadyStateResult, Status
 from epl_sysbio.simulate.solvers import run_chain

@@ -1,6 +1,6 @@
 """The steady-state solver chain: small solvers tried in order, each from the start state.
 
-1. :class:`Newton`: libRoadRunner's NLEQ2 (guarded: :func:`nleq2`);
+1. :class:`Newton`: libRoadRunner's NLEQ2 (guarded: :func:`guarded_nleq2`);
 2. :class:`Presimulation`: a time course to each presimulation time, then NLEQ2;
 3. :class:`Relaxation`: a time course until a looser test passes, polished by a
    damped Newton on the raw state (:func:`state_newton`);
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING
 
 from epl_sysbio.simulate.results import SteadyStateOptions
 from epl_sysbio.simulate.solvers.base import Solved, Solver
-from epl_sysbio.simulate.solvers.nleq2 import Newton, Presimulation, nleq2
+from epl_sysbio.simulate.solvers.nleq2 import Newton, Presimulation, guarded_nleq2
 from epl_sysbio.simulate.solvers.relaxation import Relaxation, state_newton
 from epl_sysbio.simulate.solvers.unreduced import UnreducedTwin
 
 if TYPE_CHECKING:
     from epl_sysbio.simulate.engine import Engine
 
-__all__ = ["CHAIN", "Newton", "Presimulation", "Relaxation", "Solved", "Solver", "UnreducedTwin", "nleq2",
+__all__ = ["CHAIN", "Newton", "Presimulation", "Relaxation", "Solved", "Solver", "UnreducedTwin", "guarded_nleq2",
            "run_chain", "state_newton"]
 
 #: The order the engine tries its solvers in.

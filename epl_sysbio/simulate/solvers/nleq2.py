@@ -13,13 +13,13 @@ from epl_sysbio.simulate.state_space import unreduced_laws
 if TYPE_CHECKING:
     from epl_sysbio.simulate.engine import Engine
 
-__all__ = ["NLEQ2_LARGEST", "nleq2", "Newton", "Presimulation"]
+__all__ = ["NLEQ2_LARGEST", "guarded_nleq2", "Newton", "Presimulation"]
 
-#: Largest magnitude of a state, rate or parameter value NLEQ2 is started with (see :func:`nleq2`).
+#: Largest magnitude of a state, rate or parameter value NLEQ2 is started with (see :func:`guarded_nleq2`).
 NLEQ2_LARGEST = 1e300
 
 
-def nleq2(engine: Engine) -> str | None:
+def guarded_nleq2(engine: Engine) -> str | None:
     """libRoadRunner's NLEQ2 from the current state; None when it reports success, else the reason.
 
     Never started where a rate is not finite, or where a state, rate or parameter
@@ -61,7 +61,7 @@ class Newton(Solver):
 
     def solve(self, engine: Engine, options: SteadyStateOptions, origin: Snapshot,
               reasons: list[str]) -> Solved | None:
-        err = nleq2(engine)
+        err = guarded_nleq2(engine)
         if err is None and engine._converged(options):
             return Solved(Method.NEWTON, 1, "Newton converged")
         reasons.append(f"newton: {err or 'residual above tolerance'}")
@@ -85,7 +85,7 @@ class Presimulation(Solver):
             except RuntimeError as exc:
                 reasons.append(f"presimulation to {t:g}: integrator: {exc}")
                 return None
-            err = nleq2(engine)
+            err = guarded_nleq2(engine)
             if err is None and engine._converged(options):
                 return Solved(Method.PRESIMULATION, attempt, f"presimulated to t={t:g}, then Newton")
             reasons.append(f"presimulation to {t:g}: {err or 'residual above tolerance'}")
