@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 RUN_OUT ?= runs/default
 
-.PHONY: run test install clean
+.PHONY: run test test-long install clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+# The whole-script runs (minutes each) that `make test` and CI leave out.
+test-long: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m long
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -115,7 +115,7 @@ def _where(exc: BaseException) -> str:
     text = getattr(exc, "isolated_traceback", None)
     if text:
         frames = [line.strip() for line in text.splitlines() if line.strip().startswith('File "')]
-        if frames:  # 'File "/path/engine.py", line 628, in _state_newton'
+        if frames:  # 'File "/path/relaxation.py", line 98, in state_newton'
             path, line, func = frames[-1].split(", ", 2)
             return f"{os.path.basename(path[6:-1])}:{line.removeprefix('line ')} {func}"
     frames = traceback.extract_tb(exc.__traceback__)

@@ -9,6 +9,7 @@ value received and what to do.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 __all__ = [
@@ -32,6 +33,8 @@ __all__ = [
     "format_ids",
     "checked_number",
     "check_parameter",
+    "is_int",
+    "is_finite_positive",
 ]
 
 
@@ -148,3 +151,13 @@ def check_parameter(
     """Raise ``error`` with :func:`invalid_parameter_message` unless ``ok``."""
     if not ok:
         raise error(invalid_parameter_message(owner, name, constraint, got))
+
+
+def is_int(x: object) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def is_finite_positive(x: object) -> bool:
+    """A finite real number > 0 (Python or NumPy), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0

@@ -26,6 +26,7 @@ from epl_sysbio import Engine, EplSysbioError, EquilibriumLayer, Model
 from epl_sysbio.cli import main
 from epl_sysbio.errors import CheckpointError, InvalidValueError, ModelLimitError, ModelLoadError, TimeLimitError
 from epl_sysbio.isolation import Isolation, run_isolated
+from epl_sysbio.simulate.solvers import Newton
 
 from hostile_fixtures import (
     IMPORTED_MODEL,
@@ -161,7 +162,7 @@ def test_an_isolated_engine_turns_a_crash_into_a_status_and_keeps_working(monkey
     direct = Engine(Model.from_antimony_file(sbml_models_dir / "receptor_synapse.ant"))
     assert engine.steady_state({"kon": 2.0}).values == pytest.approx(direct.steady_state({"kon": 2.0}).values)
     assert engine.concentrations() == pytest.approx(direct.concentrations())  # the child's final state adopted
-    monkeypatch.setattr(Engine, "_newton", lambda self: os.kill(os.getpid(), signal.SIGSEGV))
+    monkeypatch.setattr(Newton, "solve", lambda self, *args: os.kill(os.getpid(), signal.SIGSEGV))
     crashed = engine.steady_state(start="reset")
     assert crashed.status.value == "not_converged" and "SIGSEGV" in crashed.message
     monkeypatch.undo()

@@ -28,7 +28,7 @@ from epl_sysbio.errors import (
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateOptions, Status
 from epl_sysbio.simulate.elasticities import Elasticities
-from epl_sysbio.simulate.numerics import classify_eigenvalues
+from epl_sysbio.simulate.stability import classify_eigenvalues
 
 __all__ = ["EquilibriumLayer", "LayerOptions", "LayerOutput"]
 
@@ -49,7 +49,8 @@ class LayerOptions:
     steady_state : SteadyStateOptions
         Tolerances of the solve. Stability is judged from the eigenvalues of
         the exact reduced Jacobian (``eigen_rtol`` applies); with
-        ``stability=False`` every converged sample counts as stable.
+        ``stability=False`` every converged sample is ``unchecked`` and counts
+        as a success (``ok``).
     """
 
     start: str = "reset"
@@ -71,11 +72,11 @@ class LayerOutput:
     values : ndarray, shape (B, k)
         Outputs; NaN exactly where ``ok`` is False.
     status : tuple of Status
-        Per sample: ``stable`` (ok), ``unstable``, ``marginal``,
-        ``not_converged`` or ``unsupported``.
+        Per sample: ``stable`` (ok), ``unchecked`` (ok; stability checking
+        off), ``unstable``, ``marginal``, ``not_converged`` or ``unsupported``.
     ok : ndarray of bool, shape (B,)
-        A stable steady state was reached; only these rows carry values and
-        gradients.
+        A stable (or, with checking off, unchecked) steady state was reached;
+        only these rows carry values and gradients.
     messages : tuple of str
         Per sample, how the solve went (or why it failed).
     d_params : ndarray, shape (B, k, p), or None
@@ -345,9 +346,9 @@ class EquilibriumLayer:
         statuses, messages = [], []
         for i in range(b):
             status, message = self._solve(dict(zip(self.input_ids, x[i].tolist())))
-            if status is Status.STABLE:
+            if status is Status.UNCHECKED:  # converged; the layer judges stability itself
                 status, message = self._sample(i, values, d_params, d_inputs, message)
-            ok[i] = status is Status.STABLE
+            ok[i] = status in (Status.STABLE, Status.UNCHECKED)
             if not ok[i]:
                 values[i] = np.nan
             statuses.append(status)
@@ -362,8 +363,9 @@ class EquilibriumLayer:
         result = self.engine.steady_state(sample, start=start)
         if not result.converged and start == "current":
             result = self.engine.steady_state(sample, start="reset")
-        # The engine skips its own stability check; the layer judges it on the exact Jacobian.
-        return result.status, result.message.replace(" (stability not checked)", "")
+        # The engine skips its own stability check (status `unchecked`); the layer judges it on the
+        # exact Jacobian.
+        return result.status, result.message
 
     def _sample(self, i, values, d_params, d_inputs, message) -> tuple[Status, str]:
         """Outputs (and gradients) of sample ``i`` at the converged state; its status."""
@@ -394,7 +396,7 @@ class EquilibriumLayer:
             for j, (route, col, factor) in enumerate(self._input_route):
                 source = sens.d_species_inputs if route == "species" else sens.d_variables
                 d_inputs[i, :, j] = source[:, col] * factor
-        return Status.STABLE, message
+        return (Status.STABLE if self.options.steady_state.stability else Status.UNCHECKED), message
 
     def __repr__(self) -> str:
         return (
