@@ -5,12 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 RUN_OUT ?= runs/default
 
-.PHONY: run test install clean
+.PHONY: run test test-long install clean
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,interop,torch,docs]"
+	@# compile the numba EPL kernel once, here, into its disk cache (otherwise the first run or test pays it)
+	$(BIN)/python -c "from epl_sysbio.dynamics.native import jit_warmup; print(f'EPL kernel compiled in {jit_warmup():.0f} s')"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,6 +22,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2
+
+# The whole-script runs (minutes each) that `make test` and CI leave out.
+test-long: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 -m long
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
+from epl_sysbio import files
 
 
 def start_run(
@@ -28,10 +31,12 @@ def start_run(
 
 
 def write_csv(path: Path, header: list[str], rows: Iterable[Iterable[object]]) -> None:
-    with path.open("w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        writer.writerows(rows)
+    """Write a CSV file atomically (a killed script leaves the old file or the whole new one)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    files.atomic_write_text(path, text.getvalue())
 
 
 def save_figure(fig, path: Path, dpi: int = 110) -> None:
@@ -39,5 +44,5 @@ def save_figure(fig, path: Path, dpi: int = 110) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    files.save_figure(fig, path, dpi=dpi)
     plt.close(fig)

@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 from _script import save_figure, start_run, write_csv  # noqa: E402  (sibling module)
 from rich.progress import Progress  # noqa: E402
 
-from epl_sysbio.analysis import (  # noqa: E402
+from epl_sysbio.papers import (  # noqa: E402
     LangevinOptions,
     SimulationOptions,
     coupling_matrix,

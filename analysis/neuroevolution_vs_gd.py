@@ -37,7 +37,7 @@ from _script import save_figure, start_run, write_csv  # noqa: E402  (sibling mo
 from rich.progress import Progress  # noqa: E402
 from scipy.stats import norm  # noqa: E402
 
-from epl_sysbio.analysis import (  # noqa: E402
+from epl_sysbio.papers import (  # noqa: E402
     TanhNetwork,
     delta,
     gradient_descent,
@@ -156,7 +156,7 @@ def experiment_finite_beta(cfg: dict, rng: np.random.Generator, progress: Progre
                      if d.size > 1 else float("nan"), d.size))
     moved = float(delta(gd[-1], x0))
     # For a linear loss the mean step is c(kappa) times the gradient step,
-    # c = 2 exp(kappa^2/2) Q(kappa) (see epl_sysbio.analysis.correspondence), so
+    # c = 2 exp(kappa^2/2) Q(kappa) (see epl_sysbio.papers.correspondence), so
     # the mean over infinitely many runs misses GD by about (1 - c)^2 * moved.
     c = 2.0 * np.exp(kappa**2 / 2) * norm.sf(kappa)
     return dict(rows=rows, sigma=sigma, kappa=float(kappa), moved=moved,

@@ -1,7 +1,10 @@
 """The ``epl-sysbio`` command.
 
 Exit codes: 0 ok; 1 the model is invalid, or the steady state did not converge
-or is not stable; 2 bad input (unreadable model, unknown id, bad value).
+or is not stable, or the ``--timeout`` budget ran out; 2 bad input (unreadable
+model, unknown id, bad value, a model that crashes a native library); 130
+interrupted. Model commands run in a child process with a budget, and no
+failure prints a traceback (:mod:`epl_sysbio.cli_guard`).
 
 A model argument is a file (SBML ``.xml``, Antimony ``.ant``, COMBINE archive
 ``.omex``) or the name of a bundled model (``epl-sysbio models`` lists them).
@@ -18,9 +21,16 @@ import sys
 from pathlib import Path
 
 from epl_sysbio import __version__, models
-from epl_sysbio.errors import EplSysbioError, InvalidValueError, ModelFileNotFoundError
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+from epl_sysbio.cli_guard import (
+    EXIT_FAILED,
+    EXIT_OK,
+    add_budget_argument,
+    add_model_arguments,
+    guarded_main,
+    model_options,
+    run_model_command,
+)
+from epl_sysbio.errors import InvalidValueError, ModelFileNotFoundError
 
 _DEFAULT_DEMO_MODEL = "phosphorylation_cycle_neuron"
 
@@ -51,7 +61,7 @@ def _parse_assignment(text: str) -> tuple[str, float]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
-    model = load_model(_model_path(args.model), validate=False)
+    model = load_model(_model_path(args.model), validate=False, **model_options(args))
     report = model.validate(units=args.units)
     print(f"{args.model}: {report}")
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -60,7 +70,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_convert(args: argparse.Namespace) -> int:
     from epl_sysbio.model import load_model
 
-    model = load_model(_model_path(args.model))
+    from epl_sysbio.files import atomic_write_text
+
+    model = load_model(_model_path(args.model), **model_options(args))
     if args.to == "omex":
         from epl_sysbio.epl.export import write_omex
 
@@ -70,7 +82,7 @@ def _cmd_convert(args: argparse.Namespace) -> int:
         return EXIT_OK
     text = model.to_sbml() if args.to == "sbml" else model.to_antimony()
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        atomic_write_text(args.output, text)
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
@@ -82,7 +94,7 @@ def _cmd_steady(args: argparse.Namespace) -> int:
     from epl_sysbio.simulate import Engine
 
     assignments = dict(_parse_assignment(a) for a in args.set or [])
-    engine = Engine(load_model(_model_path(args.model)))
+    engine = Engine(load_model(_model_path(args.model), **model_options(args)))
     result = engine.steady_state(assignments)
     if args.format == "json":
         print(json.dumps(result.to_dict(), allow_nan=False))
@@ -114,7 +126,7 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     scans = [parse_scan(s) for s in args.scan or []]
     one = [parse_continuation(s) for s in args.continue_ or []]
     two = [parse_continuation2(s) for s in args.continue2 or []]
-    model = load_model(_model_path(args.model))
+    model = load_model(_model_path(args.model), **model_options(args))
     if one or two:
         model = prepare_model(model, [p for p, _ in one] + [p for ps, _ in two for p in ps])
     report, engine = analyze_model(model, scans=scans, seed=args.seed)
@@ -150,7 +162,7 @@ def _continuation_text(summary: dict) -> list[str]:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from epl_sysbio.demo import run_demo
 
-    summary = run_demo(_model_path(args.model), Path(args.out))
+    summary = run_demo(_model_path(args.model), Path(args.out), **model_options(args))
     print(json.dumps(summary))
     return EXIT_OK
 
@@ -178,8 +190,11 @@ def _cmd_sedml(args: argparse.Namespace) -> int:
 
 def _cmd_xor(args: argparse.Namespace) -> int:
     from epl_sysbio.evolve import EvolveConfig, evolve, load_config, resume, xor_fitness
+    from epl_sysbio.evolve.config import read_config_text
 
     out = Path(args.out)
+    if args.config:
+        read_config_text(args.config)  # unreadable or not UTF-8: a ConfigError naming the file
     if args.resume:
         result = resume(out, xor_fitness, generations=args.generations)
     else:
@@ -203,8 +218,10 @@ def _cmd_xor(args: argparse.Namespace) -> int:
 def _cmd_evolve(args: argparse.Namespace) -> int:
     from epl_sysbio.epl.config import load_job_config, preset
     from epl_sysbio.epl.job import run_job
+    from epl_sysbio.evolve.config import read_config_text
 
     if args.config:
+        read_config_text(args.config)  # unreadable or not UTF-8: a ConfigError naming the file
         config = load_job_config(args.config, base=preset(args.preset or "default"))
     elif args.preset or not args.resume:
         config = preset(args.preset or "default")
@@ -214,7 +231,12 @@ def _cmd_evolve(args: argparse.Namespace) -> int:
         config = config.replace(run={"generations": args.generations})
     print(f"epl-sysbio evolve: {config.task.name}, population {config.neat.population_size}, "
           f"{config.run.generations} generations -> {args.out}", file=sys.stderr)
-    result = run_job(config, args.out, force=args.force, resume_run=args.resume)
+    try:
+        result = run_job(config, args.out, force=args.force, resume_run=args.resume)
+    except KeyboardInterrupt:
+        print(f"epl-sysbio evolve: stopped; continue with: epl-sysbio evolve {' '.join(_resume_args(args))}",
+              file=sys.stderr)
+        raise
     print(f"results: {result.run_dir}/summary.json, logbook.csv, plots/, best/", file=sys.stderr)
     print(json.dumps({**result.summary, "run_dir": str(result.run_dir)}))
     return EXIT_OK
@@ -248,6 +270,13 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _resume_args(args: argparse.Namespace) -> list[str]:
+    """The evolve arguments that continue this run."""
+    parts = [args.config] if args.config else []
+    parts += ["--preset", args.preset] if args.preset else []
+    return parts + ["--out", str(args.out), "--resume"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="epl-sysbio",
@@ -261,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="model file (.xml/.sbml SBML, .ant/.antimony/.txt Antimony, .omex archive) "
                                  "or bundled model name")
     p.add_argument("--units", action="store_true", help="also check unit consistency")
+    add_model_arguments(p, "validate")
     p.set_defaults(func=_cmd_validate)
 
     p = sub.add_parser("convert", help="convert a model to SBML L3V2, Antimony, or a COMBINE/OMEX archive (SBML + "
@@ -268,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--to", choices=["sbml", "antimony", "omex"], required=True)
     p.add_argument("-o", "--output", help="write here instead of standard output")
+    add_model_arguments(p, "convert")
     p.set_defaults(func=_cmd_convert)
 
     p = sub.add_parser("steady", help="steady state of a model (exit 1 unless stable)")
@@ -275,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", metavar="ID=VALUE",
                    help="set a parameter, species amount, [species] concentration or compartment first")
     p.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    add_model_arguments(p, "steady")
     p.set_defaults(func=_cmd_steady)
 
     p = sub.add_parser("analyze", help="steady-state analysis: stability, control coefficients, scans (exit 1 unless stable)")
@@ -289,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the multi-start search")
     p.add_argument("--format", choices=["text", "json"], default="text",
                    help="text: kind, leading eigenvalues, largest control coefficients; json: one summary object")
+    add_model_arguments(p, "analyze")
     p.set_defaults(func=_cmd_analyze)
 
     p = sub.add_parser("xor", help="NEAT on the XOR benchmark with the generation loop (exit 1 unless solved)")
@@ -328,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=_DEFAULT_DEMO_MODEL, help="file or bundled model name with parameter u "
                                                               "and species Xp")
     p.add_argument("--out", default="runs/demo")
+    add_model_arguments(p, "demo")
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("models", help="list the bundled models and where they are installed")
@@ -337,6 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "(exit 1 if a steady state was not found)")
     p.add_argument("archive", help=".omex file")
     p.add_argument("--out", required=True, help="directory for <sedml>_<report>.csv and <sedml>_<plot>.png")
+    add_budget_argument(p, "sedml")
     p.set_defaults(func=_cmd_sedml)
     return parser
 
@@ -344,11 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except EplSysbioError as exc:
-        print(f"epl-sysbio {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    if hasattr(args, "timeout"):  # a model command: isolated, with a budget
+        return guarded_main(args.command, lambda: run_model_command(args.func, args))
+    return guarded_main(args.command, lambda: args.func(args))
 
 
 if __name__ == "__main__":

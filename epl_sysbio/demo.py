@@ -5,40 +5,49 @@ steady states, a stability check at every point and a relaxation trace."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError
+from epl_sysbio.errors import FileAccessError, InvalidValueError
+from epl_sysbio.files import atomic_write_text, describe_os_error, save_figure
 from epl_sysbio.model import Model, load_model
 from epl_sysbio.simulate import Engine
 
 
-def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str = "Xp") -> dict:
+def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str = "Xp", **load: Any) -> dict:
     """Sweep ``input_id`` over [0, 3], solve steady states, write CSV + PNG into ``out``.
 
+    ``load`` goes to :func:`~epl_sysbio.model.load_model` (limits, imports).
     Returns a summary dict (also written as ``summary.json``).
     """
-    model: Model = load_model(model_path)
+    model: Model = load_model(model_path, **load)
     engine = Engine(model)
     if input_id not in engine.parameter_ids or output_id not in engine.floating_ids:
         raise InvalidValueError(
             f"demo needs parameter {input_id!r} and species {output_id!r} in {model_path}; "
             "use the bundled model phosphorylation_cycle_neuron (epl_sysbio.models.path(...))."
         )
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(f"Cannot create the output directory {str(out)!r}: {describe_os_error(exc)}. "
+                              "Choose another --out.") from None
     inputs = np.linspace(0.0, 3.0, 301)
     t0 = time.perf_counter()
     batch = engine.steady_state_batch([{input_id: float(u)} for u in inputs], [f"[{output_id}]"], start="warm")
     wall = time.perf_counter() - t0
     response = batch.values[:, 0]
-    with open(out / "input_response.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([input_id, output_id, "status"])
-        for u, y, s in zip(inputs, response, batch.status):
-            writer.writerow([f"{u:.6g}", f"{y:.12g}", s.value])
+    table = io.StringIO(newline="")
+    writer = csv.writer(table)
+    writer.writerow([input_id, output_id, "status"])
+    for u, y, s in zip(inputs, response, batch.status):
+        writer.writerow([f"{u:.6g}", f"{y:.12g}", s.value])
+    atomic_write_text(out / "input_response.csv", table.getvalue())
 
     # Relaxation after a step of the input from 0.5 to 1.5: how the neuron gets there.
     engine.reset()
@@ -70,7 +79,7 @@ def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str
     ax2.legend(fontsize=8, loc="best")
     ax2.grid(alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(out / "input_response.png", dpi=120)
+    save_figure(fig, out / "input_response.png", dpi=120)
     plt.close(fig)
 
     half = float(inputs[np.argmin(np.abs(response - 0.5 * np.nanmax(response)))])
@@ -84,6 +93,6 @@ def run_demo(model_path: Path, out: Path, *, input_id: str = "u", output_id: str
         "relaxation_time_s": relaxed.time,
         "out": str(out),
     }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     print(f"wrote {out}/input_response.csv, input_response.png and summary.json")
     return summary

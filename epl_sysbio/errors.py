@@ -9,6 +9,7 @@ value received and what to do.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 __all__ = [
@@ -22,11 +23,18 @@ __all__ = [
     "SteadyStateError",
     "ConfigError",
     "CheckpointError",
+    "ModelLimitError",
+    "FileAccessError",
+    "TimeLimitError",
+    "NativeCrashError",
+    "RunLockedError",
     "OptionalDependencyError",
     "invalid_parameter_message",
     "format_ids",
     "checked_number",
     "check_parameter",
+    "is_int",
+    "is_finite_positive",
 ]
 
 
@@ -73,6 +81,26 @@ class CheckpointError(EplSysbioError, ValueError):
     """A checkpoint is missing, truncated, tampered with or from another run."""
 
 
+class ModelLimitError(ModelLoadError):
+    """A model exceeds a load limit (size, nesting depth, element count) checked before parsing."""
+
+
+class FileAccessError(EplSysbioError, OSError):
+    """A file the user named cannot be read or written (permissions, a directory, a full disk, ...)."""
+
+
+class TimeLimitError(EplSysbioError, TimeoutError):
+    """An isolated computation ran past its wall-clock budget and was killed."""
+
+
+class NativeCrashError(EplSysbioError, RuntimeError):
+    """Native code (libsbml, libRoadRunner) crashed the process an isolated computation ran in."""
+
+
+class RunLockedError(EplSysbioError, RuntimeError):
+    """A run directory is in use by another live process (its lock file names the owner)."""
+
+
 class OptionalDependencyError(EplSysbioError, ModuleNotFoundError):
     """A feature needs a package from an extra that is not installed (the message names the pip command)."""
 
@@ -100,6 +128,10 @@ def checked_number(model: str, sid: str, value: object, *, nonnegative: bool) ->
 
     ``nonnegative`` is for amounts, concentrations and sizes.
     """
+    # float() would take "1" and True: a value must already be a number.
+    if isinstance(value, (str, bytes, bool)) or type(value).__name__ in ("bool_", "bool"):
+        raise InvalidValueError(f"Model {model!r}: value for {sid!r} must be a number. Got {value!r} "
+                                f"({type(value).__name__}) instead.")
     try:
         v = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -119,3 +151,13 @@ def check_parameter(
     """Raise ``error`` with :func:`invalid_parameter_message` unless ``ok``."""
     if not ok:
         raise error(invalid_parameter_message(owner, name, constraint, got))
+
+
+def is_int(x: object) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+
+def is_finite_positive(x: object) -> bool:
+    """A finite real number > 0 (Python or NumPy), not a bool."""
+    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0

@@ -1,15 +1,13 @@
-"""Reference steady states from two independent engines, for tests.
+"""COPASI as an independent reference executor, for tests.
 
-This is a test helper, not package code.  It answers "what is the right
-steady state of this SBML model?" twice:
-
-* :func:`copasi_steady_state` with COPASI (python-copasi's raw API; basico's
-  global "current model" is never touched, every call imports a fresh
-  ``CDataModel`` and removes it afterwards);
-* :func:`roadrunner_reference` with libRoadRunner, the way an engine should
-  use it (conserved-moiety analysis set once, presimulation only on request),
-  plus :func:`roadrunner_full_state_newton` for models whose state includes
-  rate-rule variables, which ``RoadRunner.steadyState()`` does not solve.
+This is a test helper, not package code: :func:`copasi_steady_state` answers
+"what is the right steady state of this SBML model?" with COPASI
+(python-copasi's raw API; basico's global "current model" is never touched,
+every call imports a fresh ``CDataModel`` and removes it afterwards);
+:func:`copasi_rate_mismatches` finds reactions COPASI imports wrongly and
+:func:`kinetic_laws_to_assignment_rules` rewrites them so that it cannot.
+The survey of libRoadRunner's own behaviour on the same models (the direct
+libRoadRunner recipes) is ``analysis/biomodels_survey.py``.
 
 Everything is keyed by SBML id.  Species values are concentrations (what both
 tools report as a species' value: ``[id]`` in libRoadRunner, "concentration"
@@ -22,7 +20,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -85,39 +83,7 @@ class CopasiSteadyState:
         return self.status.startswith("found") and self.status != "found negative"
 
 
-@dataclass(frozen=True)
-class RoadRunnerSteadyState:
-    """What libRoadRunner says; same keys and meaning as CopasiSteadyState.
-
-    ``status`` is ``"found"``, ``"time course"`` (no Newton; the end of a
-    time course) or ``"failed: <libRoadRunner's message>"``; ``residual`` is
-    what ``steadyState()`` returned; ``relative_rate`` is an independent
-    check, ``max |d[X]/dt| / |[X]|`` (1/time) over the floating species above
-    1e-12 times the largest concentration (``nan`` if not computed).  Trust
-    the latter: on BIOMD0000000628 (events allowed, Spine = 1) steadyState()
-    returned 6.9e-13 at a point where it is 0.13 /s;
-    ``recipe`` lists the calls that were made, in order.
-    """
-
-    status: str
-    stability: str
-    concentrations: dict[str, float]
-    ode_values: dict[str, float]
-    eigenvalues: np.ndarray
-    max_real_eigenvalue: float
-    residual: float
-    relative_rate: float
-    recipe: tuple[str, ...]
-    seconds: float
-    conserved_moiety_analysis: bool
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def found(self) -> bool:
-        return self.status in ("found", "time course")
-
-
-def _read_sbml(sbml_path_or_string: str | os.PathLike) -> str:
+def read_sbml(sbml_path_or_string: str | os.PathLike) -> str:
     text = str(sbml_path_or_string)
     if "<" not in text:
         path = Path(text)
@@ -127,7 +93,7 @@ def _read_sbml(sbml_path_or_string: str | os.PathLike) -> str:
     return text
 
 
-def _stability(max_real: float, eigen_tol: float) -> str:
+def stability_word(max_real: float, eigen_tol: float) -> str:
     if math.isnan(max_real):
         return "unknown"
     if max_real < -eigen_tol:
@@ -228,7 +194,7 @@ def copasi_steady_state(
     """
     import COPASI
 
-    text = _read_sbml(sbml_path_or_string)
+    text = read_sbml(sbml_path_or_string)
     settings = {
         "Resolution": resolution,
         "Use Newton": use_newton,
@@ -291,7 +257,7 @@ def copasi_steady_state(
 
     return CopasiSteadyState(
         status=status,
-        stability=_stability(max_real, eigen_tol),
+        stability=stability_word(max_real, eigen_tol),
         concentrations=concentrations,
         ode_values=ode_values,
         eigenvalues=eigenvalues,
@@ -412,7 +378,7 @@ def copasi_rate_mismatches(
     import COPASI
     import roadrunner
 
-    text = _read_sbml(sbml_path_or_string)
+    text = read_sbml(sbml_path_or_string)
     rng = np.random.default_rng(seed)
     data_model = _copasi_data_model(text, None, {})
     try:
@@ -442,172 +408,6 @@ def copasi_rate_mismatches(
     return mismatches
 
 
-# ---------------------------------------------------------------- RoadRunner
-
-
-def roadrunner_reference(
-    sbml_path_or_string: str | os.PathLike,
-    changes: dict[str, float] | None = None,
-    *,
-    moiety: bool = True,
-    presimulation_time: float | None = None,
-    timecourse_to: float | None = None,
-    integrator_absolute_tolerance: float | None = None,
-    solve: bool = True,
-    allow_events: bool = False,
-    relative_tolerance: float = 1e-12,
-    eigen_tol: float = 1e-9,
-) -> RoadRunnerSteadyState:
-    """Solve a steady state with libRoadRunner the way an engine should.
-
-    Recipe, in this order (the order matters, see step 2):
-
-    1. ``r = RoadRunner(sbml)``;
-    2. ``r.conservedMoietyAnalysis = moiety`` *once, before anything else*
-       (if libRoadRunner refuses, e.g. species set by rules, it stays
-       ``False`` and ``recipe`` says so);
-    3. apply ``changes`` to initial values by id (``init([S])`` for species,
-       ``init(p)`` for parameters and compartments) and ``reset()`` so that
-       initial assignments and conserved totals are re-evaluated;
-    4. optionally tighten CVODE (``integrator_absolute_tolerance``, in
-       amounts; needed when compartments are ~1e-15 L and amounts ~1e-22) and
-       ``simulate(0, timecourse_to)``: a plain time course whose end is the
-       Newton start;
-    5. ``steadyStateSolver.auto_moiety_analysis = False`` (no per-call
-       recompilation) and, if ``presimulation_time`` is given,
-       ``allow_presimulation = True``, ``presimulation_time = ...``;
-    6. if ``solve``: ``r.steadyState()`` (NLEQ2).  With ``solve=False`` the
-       time-course end state is the answer (``status="time course"``).
-       libRoadRunner refuses models with events unless the process-global
-       ``Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS`` is set;
-       ``allow_events=True`` sets it for this call only (events are then
-       ignored by the solve, not fired).
-    7. read ``[id]`` of every floating species, rate-rule values and
-       ``getReducedEigenValues()``.
-
-    Note that ``steadyState()`` solves at time 0: explicit ``time`` in rate
-    laws or rules is evaluated at t = 0 (BIOMD0000000853).
-    """
-    import roadrunner
-
-    text = _read_sbml(sbml_path_or_string)
-    start = time.perf_counter()
-    recipe: list[str] = ["r = roadrunner.RoadRunner(sbml)"]
-    r = roadrunner.RoadRunner(text)
-    # Moiety analysis FIRST: switching it on after a simulate() recompiles the
-    # model and computes the conserved totals (_CSUM*) from a mix of current
-    # and initial values, silently changing the problem (measured on
-    # BIOMD0000000033: EGF total 1.0002e7 became 9.922e6).
-    used_moiety = False
-    if moiety:
-        try:
-            r.conservedMoietyAnalysis = True
-            used_moiety = True
-            recipe.append("r.conservedMoietyAnalysis = True")
-        except RuntimeError as exc:
-            recipe.append(f"r.conservedMoietyAnalysis = True REFUSED ({exc}); left False")
-    if changes:
-        species = set(r.model.getFloatingSpeciesIds()) | set(r.model.getBoundarySpeciesIds())
-        for sid in sorted(changes):
-            key = f"init([{sid}])" if sid in species else f"init({sid})"
-            r.setValue(key, float(changes[sid]))
-            recipe.append(f"r.setValue({key!r}, {changes[sid]!r})")
-        # reset() re-evaluates initial assignments and recomputes the totals.
-        r.reset()
-        recipe.append("r.reset()")
-    if integrator_absolute_tolerance is not None:
-        r.integrator.absolute_tolerance = integrator_absolute_tolerance
-        r.integrator.relative_tolerance = 1e-12
-        recipe.append(
-            f"r.integrator.absolute_tolerance = {integrator_absolute_tolerance}; r.integrator.relative_tolerance = 1e-12"
-        )
-    if timecourse_to is not None:
-        r.simulate(0, timecourse_to, 2)
-        recipe.append(f"r.simulate(0, {timecourse_to}, 2)")
-    solver = r.steadyStateSolver
-    solver.auto_moiety_analysis = False
-    solver.relative_tolerance = relative_tolerance
-    recipe.append("r.steadyStateSolver.auto_moiety_analysis = False")
-    if presimulation_time is not None:
-        solver.allow_presimulation = True
-        solver.presimulation_time = float(presimulation_time)
-        recipe.append(f"r.steadyStateSolver.allow_presimulation = True; presimulation_time = {presimulation_time}")
-    status = "found"
-    residual = float("nan")
-    if solve:
-        key = roadrunner.Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS
-        previous = roadrunner.Config.getValue(key)
-        if allow_events:
-            roadrunner.Config.setValue(key, True)
-            recipe.append("roadrunner.Config.setValue(Config.ALLOW_EVENTS_IN_STEADY_STATE_CALCULATIONS, True)")
-        try:
-            residual = float(r.steadyState())
-            recipe.append("r.steadyState()")
-        except RuntimeError as exc:
-            status = f"failed: {str(exc).strip()}"
-            recipe.append("r.steadyState() RAISED")
-        finally:
-            roadrunner.Config.setValue(key, previous)
-    else:
-        status = "time course"
-    concentrations = {sid: float(r[f"[{sid}]"]) for sid in _variable_species_ids(r)}
-    ode_values = {sid: float(r[sid]) for sid in _rate_rule_ids(r)}
-    eigenvalues = np.array([], dtype=complex)
-    if not status.startswith("failed") and r.model.getNumFloatingSpecies() > 0:
-        try:
-            eigenvalues = np.asarray(r.getReducedEigenValues(), dtype=complex).ravel()
-        except RuntimeError as exc:
-            recipe.append(f"getReducedEigenValues RAISED ({exc})")
-    max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
-    relative_rate = _relative_rate(r)
-    if status.startswith("failed"):
-        concentrations = {k: float("nan") for k in concentrations}
-    return RoadRunnerSteadyState(
-        status=status,
-        stability=_stability(max_real, eigen_tol),
-        concentrations=concentrations,
-        ode_values=ode_values,
-        eigenvalues=eigenvalues,
-        max_real_eigenvalue=max_real,
-        residual=residual,
-        relative_rate=relative_rate,
-        recipe=tuple(recipe),
-        seconds=time.perf_counter() - start,
-        conserved_moiety_analysis=used_moiety,
-    )
-
-
-def species_rules_to_parameters(sbml_path_or_string: str | os.PathLike) -> tuple[str, list[str]]:
-    """Turn species that are set by assignment rules into global parameters.
-
-    libRoadRunner refuses conserved-moiety analysis when a floating species is
-    defined by a rule ("Cannot perform moiety conversion when floating species
-    are defined by rules", BIOMD0000000009).  Such species are read-outs (in
-    0009 normalised totals): as parameters with the same id and rule the
-    dynamics are unchanged and moiety analysis is allowed.  Returns the new
-    SBML text and the converted ids (sorted).
-    """
-    import libsbml
-
-    document = libsbml.readSBMLFromString(_read_sbml(sbml_path_or_string))
-    model = document.getModel()
-    converted = []
-    for rule in model.getListOfRules():
-        species = model.getSpecies(rule.getVariable())
-        if species is None or not rule.isAssignment():
-            continue
-        sid = species.getId()
-        parameter = model.createParameter()
-        parameter.setId(sid)
-        parameter.setConstant(False)
-        parameter.setValue(0.0)
-        if species.isSetName():
-            parameter.setName(species.getName())
-        model.removeSpecies(sid)
-        converted.append(sid)
-    return libsbml.writeSBMLToString(document), sorted(converted)
-
-
 def kinetic_laws_to_assignment_rules(
     sbml_path_or_string: str | os.PathLike, reaction_ids: list[str]
 ) -> str:
@@ -621,7 +421,7 @@ def kinetic_laws_to_assignment_rules(
     """
     import libsbml
 
-    document = libsbml.readSBMLFromString(_read_sbml(sbml_path_or_string))
+    document = libsbml.readSBMLFromString(read_sbml(sbml_path_or_string))
     properties = libsbml.ConversionProperties()
     properties.addOption("expandFunctionDefinitions", True)
     if document.convert(properties) != libsbml.LIBSBML_OPERATION_SUCCESS:
@@ -642,119 +442,3 @@ def kinetic_laws_to_assignment_rules(
     return libsbml.writeSBMLToString(document)
 
 
-def _relative_rate(r) -> float:
-    """max |d[X]/dt| / |[X]| over floating species above 1e-12 * max |[X]|.
-
-    Under moiety analysis getFloatingSpeciesConcentrationRates() returns the
-    independent species only, which come first in getFloatingSpeciesIds()
-    order; the dependent ones follow from the conservation laws.  Skipped on
-    models without floating species: there (BIOMD0000000020, moiety analysis
-    on) libRoadRunner 2.10's getRatesOfChange() segfaults.
-    """
-    if r.model.getNumFloatingSpecies() == 0:
-        return float("nan")
-    rates = np.abs(np.asarray(r.model.getFloatingSpeciesConcentrationRates(), dtype=float))
-    values = np.abs(np.asarray(r.model.getFloatingSpeciesConcentrations(), dtype=float))[: rates.size]
-    scale = 1e-12 * max(float(np.abs(np.asarray(r.model.getFloatingSpeciesConcentrations())).max()), 1e-300)
-    keep = values > scale
-    return float((rates[keep] / values[keep]).max()) if keep.any() else 0.0
-
-
-def _variable_species_ids(r) -> list[str]:
-    """Floating species plus species set by rules, as COPASI lists them.
-
-    libRoadRunner files a species driven by an assignment or rate rule under
-    *boundary* species; COPASI gives it status ASSIGNMENT / ODE (not FIXED).
-    """
-    ruled = set(r.getAssignmentRuleIds()) | set(_rate_rule_ids(r))
-    boundary = [sid for sid in r.model.getBoundarySpeciesIds() if sid in ruled]
-    return list(r.model.getFloatingSpeciesIds()) + boundary
-
-
-def _rate_rule_ids(r) -> list[str]:
-    """SBML ids of the rate-rule variables (libRoadRunner 2.10: getRateRuleSymbols)."""
-    return [str(s) for s in r.model.getRateRuleSymbols()]
-
-
-def roadrunner_full_state_newton(
-    sbml_path_or_string: str | os.PathLike,
-    *,
-    timecourse_to: float,
-    xtol: float = 1e-13,
-    eigen_tol: float = 1e-9,
-) -> RoadRunnerSteadyState:
-    """Steady state of the FULL ODE, rate-rule variables included.
-
-    ``RoadRunner.steadyState()`` solves only the floating species; rate-rule
-    variables (Hodgkin-Huxley's V, m, h, n) are left where they are.  This
-    treats both as state: y = (floating species amounts, rate-rule values),
-    f(y) = (rate-rule rates, d amounts/dt).  libRoadRunner 2.10's Python
-    ExecutableModel has no getStateVector/getStateVectorRate (and
-    ``getRateRuleRates`` wants a C buffer), so the state ids are read from the
-    column names of ``r.getRatesOfChangeNamedArray()``, the state is written
-    with ``r.model.setValue(id, value)`` (a species id means its amount) and
-    f is ``r.getRatesOfChange()`` in the same order.
-
-    Recipe: ``simulate(0, timecourse_to)`` (CVODE) to reach the basin, then
-    ``scipy.optimize.root(method="hybr")`` on f with a finite-difference
-    Jacobian, whose eigenvalues give the stability verdict.  Events are not
-    fired during the Newton phase (there is no time), so on an event model the
-    result is a fixed point of the continuous flow only.  Meant for models
-    without conserved moieties (the rate-rule neurons 0020 and 0127): with
-    conservation laws this full Jacobian is singular and has zero eigenvalues.
-    """
-    import roadrunner
-    from scipy.optimize import root
-
-    text = _read_sbml(sbml_path_or_string)
-    start = time.perf_counter()
-    r = roadrunner.RoadRunner(text)
-    r.simulate(0, timecourse_to, 2)
-    # The columns of getRatesOfChangeNamedArray name the state vector
-    # ("V'", "S1'", ...): rate-rule variables and floating species amounts.
-    state_ids = [str(c).rstrip("'") for c in r.getRatesOfChangeNamedArray().colnames]
-    species = list(r.model.getFloatingSpeciesIds())
-
-    def set_state(y: np.ndarray) -> None:
-        for sid, value in zip(state_ids, y):
-            r.model.setValue(sid, float(value))
-
-    def rhs(y: np.ndarray) -> np.ndarray:
-        set_state(y)
-        return np.asarray(r.getRatesOfChange(), dtype=float)
-
-    y0 = np.array([r.model.getValue(sid) for sid in state_ids], dtype=float)
-    sol = root(rhs, y0, method="hybr", options={"xtol": xtol})
-    y = sol.x
-    f = rhs(y)
-    # Central finite-difference Jacobian at the solution, for stability.
-    jac = np.empty((y.size, y.size))
-    for j in range(y.size):
-        h = 1e-7 * max(abs(y[j]), 1e-6)
-        yp, ym = y.copy(), y.copy()
-        yp[j] += h
-        ym[j] -= h
-        jac[:, j] = (rhs(yp) - rhs(ym)) / (2 * h)
-    set_state(y)
-    eigenvalues = np.linalg.eigvals(jac)
-    max_real = float(eigenvalues.real.max()) if eigenvalues.size else float("nan")
-    concentrations = {sid: float(r[f"[{sid}]"]) for sid in species}
-    ode_values = {sid: float(v) for sid, v in zip(state_ids, y) if sid not in species}
-    return RoadRunnerSteadyState(
-        status="found" if sol.success else f"failed: {sol.message}",
-        stability=_stability(max_real, eigen_tol),
-        concentrations=concentrations,
-        ode_values=ode_values,
-        eigenvalues=eigenvalues,
-        max_real_eigenvalue=max_real,
-        residual=float(np.linalg.norm(f)),
-        relative_rate=float("nan"),
-        recipe=(
-            "r = roadrunner.RoadRunner(sbml)",
-            f"r.simulate(0, {timecourse_to}, 2)",
-            "scipy.optimize.root(hybr) on y -> (model.setValue(id, y_i) for id in state ids; r.getRatesOfChange())",
-        ),
-        seconds=time.perf_counter() - start,
-        conserved_moiety_analysis=False,
-        extra={"jacobian": jac, "state_ids": state_ids},
-    )

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from epl_sysbio.simulate import Status
-from epl_sysbio.simulate.numerics import classify_eigenvalues, finite_difference_jacobian, range_and_null_space
+from epl_sysbio.simulate.numerics import finite_difference_jacobian, range_and_null_space
+from epl_sysbio.simulate.stability import classify_eigenvalues
 
 
 def test_range_and_null_space_of_a_conserved_cycle():

@@ -1,15 +1,6 @@
-"""epl_sysbio.analysis: steady-state analyses and the paper reproductions."""
+"""epl_sysbio.analysis: steady-state and bifurcation analysis of SBML models (the paper studies are
+:mod:`epl_sysbio.papers`)."""
 
-from epl_sysbio.analysis.correspondence import (
-    BatchLoss,
-    MutationEnsemble,
-    TanhNetwork,
-    delta,
-    gradient_descent,
-    mutation_step,
-    run_conditioned_mutation,
-    time_matched_sigma,
-)
 from epl_sysbio.analysis.continuation import ContinuationOptions, promote_local_parameters
 from epl_sysbio.analysis.continuation_diagram import (
     BifurcationCurve,
@@ -37,25 +28,6 @@ from epl_sysbio.analysis.scan import (
 )
 from epl_sysbio.analysis.speed_potential import SpeedPotentialResult, speed_potential_steady_state
 from epl_sysbio.analysis.stability import StabilityOptions, StabilityReport, classify_fixed_point, stability
-from epl_sysbio.analysis.edge_of_chaos import (
-    LangevinOptions,
-    LangevinResult,
-    MeanFieldSolution,
-    SimulationOptions,
-    TransitionEstimate,
-    coupling_matrix,
-    elliptic_spectrum_edge,
-    estimate_transition,
-    fixed_point_order_parameters,
-    langevin_speed_potential,
-    mean_field,
-    minimise_speed_potential,
-    simulate_activity,
-    spectrum_edge,
-    speed,
-    speed_potential,
-    speed_potential_gradient,
-)
 
 __all__ = [
     # steady-state analysis
@@ -93,31 +65,4 @@ __all__ = [
     "parse_continuation",
     "parse_continuation2",
     "promote_local_parameters",
-    # correspondence
-    "BatchLoss",
-    "MutationEnsemble",
-    "TanhNetwork",
-    "delta",
-    "gradient_descent",
-    "mutation_step",
-    "run_conditioned_mutation",
-    "time_matched_sigma",
-    # edge_of_chaos
-    "LangevinOptions",
-    "LangevinResult",
-    "MeanFieldSolution",
-    "SimulationOptions",
-    "TransitionEstimate",
-    "coupling_matrix",
-    "elliptic_spectrum_edge",
-    "estimate_transition",
-    "fixed_point_order_parameters",
-    "langevin_speed_potential",
-    "mean_field",
-    "minimise_speed_potential",
-    "simulate_activity",
-    "spectrum_edge",
-    "speed",
-    "speed_potential",
-    "speed_potential_gradient",
 ]

@@ -58,7 +58,7 @@ from epl_sysbio.analysis.continuation import (
 )
 from epl_sysbio.errors import InvalidValueError, SteadyStateError
 from epl_sysbio.simulate import Engine, Status
-from epl_sysbio.simulate.numerics import classify_eigenvalues
+from epl_sysbio.simulate.stability import classify_eigenvalues
 
 __all__ = [
     "BifurcationCurve",

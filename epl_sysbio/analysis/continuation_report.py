@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from epl_sysbio.analysis.continuation_diagram import (
     continue_two_parameters,
 )
 from epl_sysbio.errors import UnknownIdError, format_ids
+from epl_sysbio.files import atomic_write
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
 
@@ -48,9 +48,7 @@ __all__ = [
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    atomic_write(path, data)
 
 
 def _save_png(fig, path: Path) -> None:

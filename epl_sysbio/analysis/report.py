@@ -25,7 +25,8 @@ from epl_sysbio.analysis.multistart import MultiStartResult, find_steady_states
 from epl_sysbio.analysis.scan import ScanResult, scan_1d
 from epl_sysbio.analysis.speed_potential import SpeedPotentialResult, speed_potential_steady_state
 from epl_sysbio.analysis.stability import StabilityReport, stability
-from epl_sysbio.errors import EplSysbioError, format_ids
+from epl_sysbio.errors import EplSysbioError, FileAccessError, format_ids
+from epl_sysbio.files import atomic_write_text, describe_os_error, save_figure
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateResult
 
@@ -270,7 +271,11 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(f"Cannot create the report directory {str(out)!r}: {describe_os_error(exc)}. "
+                              "Choose another --report.") from None
     lines = [f"# Steady-state analysis of `{report.model}`", "", "| | |", "|---|---|"]
     s = report.steady_state
     lines += [
@@ -304,9 +309,7 @@ def write_report(report: AnalysisReport, out: Path, *, extra_rows: Sequence[str]
                                       else "none") + " |",
                   f"| unstable points | {summary['unstable_points']} |", "", f"![scan]({name})", ""]
     lines += list(sections)
-    path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    return atomic_write_text(out / "report.md", "\n".join(lines), what="report")
 
 
 def _plot_eigenvalues(plt, report: AnalysisReport, path: Path) -> None:
@@ -427,6 +430,8 @@ def _save(fig, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        save_figure(fig, path, dpi=110)
+    finally:
+        plt.close(fig)
 

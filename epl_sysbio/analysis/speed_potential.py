@@ -1,4 +1,4 @@
-"""A second steady-state finder: minimise the speed potential E(c) = |dc/dt|^2 / 2.
+"""A second steady-state finder: minimise the speed potential ``E(c) = |dc/dt|^2 / 2``.
 
 Idea from Qiu & Huang (2024, the edge-of-chaos paper): E is zero exactly at
 fixed points, so its global minima are the steady states, stable or not. Here

@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from epl_sysbio.errors import check_parameter
-from epl_sysbio.simulate import Engine
+from epl_sysbio.simulate import Engine, Status
+from epl_sysbio.simulate.stability import classify_eigenvalues
 
 __all__ = ["StabilityOptions", "StabilityReport", "classify_fixed_point", "stability"]
 
@@ -89,13 +90,14 @@ def classify_fixed_point(eigenvalues: np.ndarray, eigen_rtol: float = 1e-9) -> s
     eig = np.asarray(eigenvalues, dtype=complex)
     if eig.size == 0:
         return "no dynamics"
+    # Stable / unstable / marginal is the engine's one verdict; this only names the kind.
+    verdict = classify_eigenvalues(eig, eigen_rtol)
+    if verdict is Status.MARGINAL:
+        return "marginal"
     tol = eigen_rtol * max(1.0, float(np.abs(eig).max()))
     complex_ = np.abs(eig.imag) > tol
     dominant = int(np.argmax(eig.real))
-    top = float(eig.real[dominant])
-    if abs(top) <= tol:
-        return "marginal"
-    if top < 0:
+    if verdict is Status.STABLE:
         return "stable focus" if complex_[dominant] else "stable node"
     unstable = eig.real > tol
     if np.any(complex_ & unstable):

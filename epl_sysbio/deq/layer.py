@@ -18,6 +18,7 @@ from epl_sysbio.deq.gradient import ImplicitGradient
 from epl_sysbio.errors import (
     ConfigError,
     InvalidValueError,
+    ModelLoadError,
     SteadyStateError,
     UnknownIdError,
     UnsupportedModelError,
@@ -27,7 +28,7 @@ from epl_sysbio.errors import (
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateOptions, Status
 from epl_sysbio.simulate.elasticities import Elasticities
-from epl_sysbio.simulate.numerics import classify_eigenvalues
+from epl_sysbio.simulate.stability import classify_eigenvalues
 
 __all__ = ["EquilibriumLayer", "LayerOptions", "LayerOutput"]
 
@@ -48,7 +49,8 @@ class LayerOptions:
     steady_state : SteadyStateOptions
         Tolerances of the solve. Stability is judged from the eigenvalues of
         the exact reduced Jacobian (``eigen_rtol`` applies); with
-        ``stability=False`` every converged sample counts as stable.
+        ``stability=False`` every converged sample is ``unchecked`` and counts
+        as a success (``ok``).
     """
 
     start: str = "reset"
@@ -70,11 +72,11 @@ class LayerOutput:
     values : ndarray, shape (B, k)
         Outputs; NaN exactly where ``ok`` is False.
     status : tuple of Status
-        Per sample: ``stable`` (ok), ``unstable``, ``marginal``,
-        ``not_converged`` or ``unsupported``.
+        Per sample: ``stable`` (ok), ``unchecked`` (ok; stability checking
+        off), ``unstable``, ``marginal``, ``not_converged`` or ``unsupported``.
     ok : ndarray of bool, shape (B,)
-        A stable steady state was reached; only these rows carry values and
-        gradients.
+        A stable (or, with checking off, unchecked) steady state was reached;
+        only these rows carry values and gradients.
     messages : tuple of str
         Per sample, how the solve went (or why it failed).
     d_params : ndarray, shape (B, k, p), or None
@@ -162,7 +164,14 @@ class EquilibriumLayer:
     ) -> None:
         if isinstance(model, str):
             model = Model.from_sbml(model, source="<layer sbml>")
+        check_parameter("EquilibriumLayer", "model", isinstance(model, Model), "a Model or SBML text", model,
+                        error=ModelLoadError)
+        check_parameter("EquilibriumLayer", "options", options is None or isinstance(options, LayerOptions),
+                        "a LayerOptions or None", options, error=ConfigError)
         self.options = options or LayerOptions()
+        for name, ids in (("inputs", inputs), ("outputs", outputs), ("params", params)):
+            ok = isinstance(ids, Sequence) and not isinstance(ids, str) and all(isinstance(i, str) for i in ids)
+            check_parameter("EquilibriumLayer", name, ok, "a list of id strings", ids)
         self.input_ids = tuple(inputs)
         self.output_ids = tuple(outputs)
         self.param_ids = tuple(params)
@@ -287,7 +296,11 @@ class EquilibriumLayer:
 
     def set_params(self, values: Sequence[float] | np.ndarray) -> None:
         """Set the trainable parameters (array in ``param_ids`` order)."""
-        values = np.asarray(values, dtype=float).reshape(-1)
+        try:
+            values = np.asarray(values, dtype=float).reshape(-1)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"Model {self.model_id!r}: params must be numbers for {list(self.param_ids)} "
+                                    f"({exc}).") from None
         if values.shape != (len(self.param_ids),):
             raise InvalidValueError(
                 f"Model {self.model_id!r}: params must have shape ({len(self.param_ids)},) for "
@@ -311,7 +324,11 @@ class EquilibriumLayer:
         gradient : bool
             Also return ``d_params`` and ``d_inputs``.
         """
-        x = np.asarray(x, dtype=float)
+        try:
+            x = np.asarray(x, dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise InvalidValueError(f"Model {self.model_id!r}: x must be numbers, shape (B, {len(self.input_ids)}) "
+                                    f"for inputs {list(self.input_ids)} ({exc}).") from None
         if x.ndim == 1:
             x = x[None, :]
         if x.ndim != 2 or x.shape[1] != len(self.input_ids):
@@ -329,9 +346,9 @@ class EquilibriumLayer:
         statuses, messages = [], []
         for i in range(b):
             status, message = self._solve(dict(zip(self.input_ids, x[i].tolist())))
-            if status is Status.STABLE:
+            if status is Status.UNCHECKED:  # converged; the layer judges stability itself
                 status, message = self._sample(i, values, d_params, d_inputs, message)
-            ok[i] = status is Status.STABLE
+            ok[i] = status in (Status.STABLE, Status.UNCHECKED)
             if not ok[i]:
                 values[i] = np.nan
             statuses.append(status)
@@ -346,8 +363,9 @@ class EquilibriumLayer:
         result = self.engine.steady_state(sample, start=start)
         if not result.converged and start == "current":
             result = self.engine.steady_state(sample, start="reset")
-        # The engine skips its own stability check; the layer judges it on the exact Jacobian.
-        return result.status, result.message.replace(" (stability not checked)", "")
+        # The engine skips its own stability check (status `unchecked`); the layer judges it on the
+        # exact Jacobian.
+        return result.status, result.message
 
     def _sample(self, i, values, d_params, d_inputs, message) -> tuple[Status, str]:
         """Outputs (and gradients) of sample ``i`` at the converged state; its status."""
@@ -378,7 +396,7 @@ class EquilibriumLayer:
             for j, (route, col, factor) in enumerate(self._input_route):
                 source = sens.d_species_inputs if route == "species" else sens.d_variables
                 d_inputs[i, :, j] = source[:, col] * factor
-        return Status.STABLE, message
+        return (Status.STABLE if self.options.steady_state.stability else Status.UNCHECKED), message
 
     def __repr__(self) -> str:
         return (

@@ -16,9 +16,13 @@ classes implement it:
 
 Both apply the same rules, so that a result means the same on each:
 
-- the residual test is ``norm(F) <= atol + rtol * norm(x)`` with x the
-  floating species' concentrations (the native state is amounts in
-  compartments of size 1: the same numbers);
+- the residual test is the package's one
+  :class:`~epl_sysbio.simulate.stopping.StoppingRule`
+  (``norm(F) <= atol + rtol * norm(x)``, :attr:`Tolerances.stopping`) with x
+  the floating species' concentrations (the native state is amounts in
+  compartments of size 1: the same numbers); the kernel's
+  :func:`~epl_sysbio.dynamics.kernel.residual_ok` and
+  :func:`~epl_sysbio.dynamics.kernel.newton_accepted` are its compiled twins;
 - a Newton answer counts only if it passes the residual test with no
   amount below ``-atol`` (momenta excepted) and none fallen below
   :data:`MAX_DROP` of its start (:meth:`LearnerDynamics.newton`); otherwise
@@ -45,6 +49,7 @@ from epl_sysbio.dynamics.kernel import MAX_CHUNK
 from epl_sysbio.dynamics.native import NativeDynamics as _Kernel
 from epl_sysbio.dynamics.spec import RdsSpec
 from epl_sysbio.simulate import Engine
+from epl_sysbio.simulate.stopping import StoppingRule
 
 __all__ = ["Tolerances", "Window", "Relaxation", "LearnerDynamics", "RoadRunnerDynamics", "NativeDynamics",
            "BACKENDS"]
@@ -67,6 +72,11 @@ class Tolerances:
     integrator_atol: float
     max_steps: int
     max_amount: float
+
+    @property
+    def stopping(self) -> StoppingRule:
+        """The residual test (``atol``, ``rtol``) as the package's one stopping rule."""
+        return StoppingRule(atol=self.atol, rtol=self.rtol)
 
 
 @dataclass(frozen=True)
@@ -156,8 +166,9 @@ class LearnerDynamics(abc.ABC):
         """
         y0 = self.amounts()
         converged, residual, norm_state = self._newton()
-        tol = self.tolerances
-        if converged and kernel.newton_accepted(self.amounts(), y0, self.nonnegative, tol.atol, tol.rtol, residual,
+        rule = self.tolerances.stopping
+        # The compiled twin of rule.passes(residual, norm_state), plus the sign and drop checks.
+        if converged and kernel.newton_accepted(self.amounts(), y0, self.nonnegative, rule.atol, rule.rtol, residual,
                                                 norm_state, MAX_DROP):
             return True
         self.write(y0)
@@ -241,12 +252,13 @@ class RoadRunnerDynamics(LearnerDynamics):
 
     def relax(self, t_max: float) -> Relaxation:
         tol = self.tolerances
+        rule = tol.stopping
         t, step = 0.0, 0.1
         while True:
             residual = self.engine.residual()
             if not math.isfinite(residual):
                 return Relaxation("failed", t, "non-finite state")
-            if residual <= tol.atol + tol.rtol * float(np.linalg.norm(self.engine.state())):
+            if rule.passes(residual, float(np.linalg.norm(self.engine.state()))):
                 return Relaxation("converged", t)
             if float(np.max(np.abs(self.amounts()), initial=0.0)) > tol.max_amount:
                 return Relaxation("diverged", t, f"an amount exceeded {tol.max_amount:g} at t = {t:g}")

@@ -13,7 +13,9 @@ Presets (:data:`PRESETS`): ``default`` is the quick CartPole run behind
 (population 100, 50 generations, 10 learning epochs); ``frozenlake-paper`` the
 same on FrozenLake; ``smoke`` a seconds-long run for tests; ``bandit2``, ``bandit5``
 and ``cartpole-reversal`` the lifetime tasks (a hidden variable per lifetime) and
-``lifetime-smoke`` a seconds-long bandit run for tests.
+``lifetime-smoke`` a seconds-long bandit run for tests. Every preset
+gives one evaluation 600 s (``[run] time_limit``): past it, its worker is
+killed and replaced and the individual gets the worst fitness.
 """
 
 from __future__ import annotations
@@ -57,7 +59,9 @@ class EplJobConfig:
     """Everything the main job needs (see the module docstring for the sections)."""
 
     neat: NeatConfig = field(default_factory=lambda: NeatConfig(population_size=100, **CPPN_NEAT))
-    run: RunConfig = field(default_factory=lambda: RunConfig(generations=50, worst_fitness=0.0))
+    # A learner on libRoadRunner can loop for ever inside NLEQ2 (issue 18): every preset arms the
+    # supervised workers' budget, far above the slowest evaluation measured (docs/reliability.md).
+    run: RunConfig = field(default_factory=lambda: RunConfig(generations=50, worst_fitness=0.0, time_limit=600.0))
     task: TaskConfig = field(default_factory=lambda: TaskConfig(observations="pole"))
     learner: LearnerOptions = field(default_factory=LearnerOptions)
     substrate: EplSubstrateConfig = field(

@@ -68,6 +68,10 @@ __all__ = [
 ]
 
 
+#: Most nodes (genes x spaces) a substrate may have: a million CPPN queries per genome.
+MAX_SUBSTRATE_NODES = 1000
+
+
 @dataclass(frozen=True, kw_only=True)
 class EplSubstrateConfig:
     """Size of the candidate substrate and the reading of the CPPN outputs (see the module docstring)."""
@@ -86,8 +90,10 @@ class EplSubstrateConfig:
     def __post_init__(self) -> None:
         own = type(self).__name__
         checks = [
-            ("n_genes", isinstance(self.n_genes, int) and self.n_genes >= 1, "an int >= 1"),
-            ("n_spaces", isinstance(self.n_spaces, int) and self.n_spaces >= 1, "an int >= 1"),
+            ("n_genes", isinstance(self.n_genes, int) and 1 <= self.n_genes <= MAX_SUBSTRATE_NODES,
+             f"an int in [1, {MAX_SUBSTRATE_NODES}]"),
+            ("n_spaces", isinstance(self.n_spaces, int) and 1 <= self.n_spaces <= MAX_SUBSTRATE_NODES,
+             f"an int in [1, {MAX_SUBSTRATE_NODES}]"),
             ("existence_threshold", np.isfinite(self.existence_threshold), "a finite float"),
             ("rate_scale", self.rate_scale > 0, "a float in (0, inf)"),
             ("mass_min", self.mass_min > 0, "a float in (0, inf)"),
@@ -100,6 +106,11 @@ class EplSubstrateConfig:
         for name, ok, constraint in checks:
             if not ok:
                 raise InvalidValueError(invalid_parameter_message(own, name, constraint, getattr(self, name)))
+        # The CPPN is queried for every pair of nodes: beyond this no machine finishes expressing one genome.
+        if self.n_genes * self.n_spaces > MAX_SUBSTRATE_NODES:
+            raise InvalidValueError(invalid_parameter_message(
+                own, "n_genes * n_spaces", f"at most {MAX_SUBSTRATE_NODES} nodes (the CPPN is queried for every "
+                "pair of nodes)", self.n_genes * self.n_spaces))
 
 
 @dataclass(frozen=True)

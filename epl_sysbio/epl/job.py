@@ -19,6 +19,17 @@ in generations.jsonl) and its Eq. 4 alignment, and writes::
     <out>/ablations.csv      lifetime tasks: the champion, its ablations and the reference policies
                              on held-out lifetimes (:mod:`.held_out`; also plots/learning_curves.png)
 
+The run directory has one writer (:class:`~epl_sysbio.evolve.rundir.RunLock`:
+a second run, ``--resume`` or ``--force`` on a live run is refused) and one
+journal, ``generations.jsonl``, rewritten atomically after each generation:
+generation ``g`` is committed when the journal holds its line. The generic
+loop's checkpoint of ``g + 1`` is written just before, so a resume continues
+from the checkpoint of the first generation the journal lacks (re-evaluating
+it: evaluations are pure), and ``logbook.csv`` and ``summary.json`` are
+derived from the journal. A kill at any moment therefore leaves a directory
+that ``--resume`` continues to the logbook an uninterrupted run writes
+(``tests/epl/test_kill_resume.py`` kills runs at random moments to prove it).
+
 Training time (the paper's Fig. 3) is the best learner's learning steps to
 the goal (feedback injections until the end of its first epoch scoring >=
 ``task.goal``); the reduction per generation is minus the slope of a
@@ -33,6 +44,7 @@ each generation's learners.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sys
 import time
@@ -43,11 +55,13 @@ from typing import Any
 
 import numpy as np
 
-from epl_sysbio.errors import CheckpointError, ConfigError
+from epl_sysbio.errors import CheckpointError, ConfigError, NativeCrashError, TimeLimitError
 from epl_sysbio.evolve import Genome, evaluation_seed, evolve, genome_to_dict, make_executor, resume
 from epl_sysbio.evolve.checkpoint import atomic_write, list_checkpoints
 from epl_sysbio.evolve.genome import genomes_from_arrays, genomes_to_arrays
 from epl_sysbio.evolve.report import ProgressReporter, write_logbook_csv
+from epl_sysbio.evolve.rundir import LOCK_NAME, RunLock
+from epl_sysbio.isolation import run_isolated
 
 from .config import EplJobConfig, job_config_hash, job_config_to_toml, load_job_config
 from .fitness import LearnerReport
@@ -75,10 +89,20 @@ def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path |
     return report.fitness
 
 
-def _take_reports(reports: Path, seed: int) -> tuple[LearnerReport, dict[str, int], list[float]]:
-    """The best's report from the side channel, the generation's learner statuses and the learning
-    speeds of its learners that ran (lifetime tasks); the reports are then removed."""
-    best = LearnerReport.from_dict(json.loads((reports / f"{seed}.json").read_text()))
+def _take_reports(reports: Path, seed: int, population: int,
+                  fitness: float) -> tuple[LearnerReport, dict[str, int], list[float]]:
+    """The best's report from the side channel, the generation's learner statuses and the learning speeds
+    of its learners that ran (lifetime tasks); the reports are then removed.
+
+    An evaluation that was lost (its worker killed at the time limit, or dying) wrote no report: it counts
+    as ``lost``, and if it is the best (every evaluation lost), its report says so."""
+    path = reports / f"{seed}.json"
+    if path.exists():
+        best = LearnerReport.from_dict(json.loads(path.read_text()))
+    else:
+        best = LearnerReport(fitness=fitness, performance=0.0, epoch_scores=(), eval_scores=(), steps_to_goal=None,
+                             learning_steps=0, size=0, status="lost",
+                             message="the evaluation was lost (see neat/faults.csv)")
     statuses: dict[str, int] = {}
     speeds: list[float] = []
     for path in sorted(reports.glob("*.json")):
@@ -87,6 +111,8 @@ def _take_reports(reports: Path, seed: int) -> tuple[LearnerReport, dict[str, in
         if report.get("learning_speed") is not None:
             speeds.append(report["learning_speed"])
         path.unlink()
+    if sum(statuses.values()) < population:
+        statuses["lost"] = population - sum(statuses.values())
     return best, dict(sorted(statuses.items())), speeds
 
 
@@ -104,7 +130,8 @@ def prepare_run_dir(out: str | Path, config: EplJobConfig, *, force: bool = Fals
 
     Refuses: an unwritable directory; an existing run without ``force`` or
     ``resume_run``; a resume whose directory holds another config (by
-    :func:`job_config_hash`) or no checkpoint.
+    :func:`job_config_hash`). Call it holding the directory's
+    :class:`~epl_sysbio.evolve.rundir.RunLock` (:func:`run_job` does).
     """
     out = Path(out)
     existing = [name for name in RUN_FILES if (out / name).exists()]
@@ -117,8 +144,6 @@ def prepare_run_dir(out: str | Path, config: EplJobConfig, *, force: bool = Fals
             raise CheckpointError(
                 f"Cannot resume {str(out)!r} with another config: its config.toml differs in fields that change "
                 "results. Resume with that config (omit CONFIG and --preset), or start a new run directory.")
-        if not list_checkpoints(out / "neat" / "checkpoints"):
-            raise CheckpointError(f"Cannot resume {str(out)!r}: no checkpoint in {str(out / 'neat' / 'checkpoints')!r}.")
     elif existing and not force:
         raise ConfigError(f"Run directory {str(out)!r} already holds a run ({', '.join(existing)}); it is never "
                           "overwritten: pass --force to replace it, --resume to continue it, or choose another --out.")
@@ -208,19 +233,35 @@ def _record(gen: int, population: list[Genome], species: int, evaluations: int, 
 
 # ---------------------------------------------------------------------------------- the job
 
-def _load_history(out: Path, generations: int) -> tuple[list[dict], list[Genome]]:
-    """The first ``generations`` entries of generations.jsonl (later ones are re-done), rewritten to match."""
+def _load_journal(out: Path) -> tuple[list[str], list[dict], list[Genome]]:
+    """The committed generations: the lines of generations.jsonl, their records and best genomes.
+
+    A torn last line (a journal appended by older versions, killed mid-write) is dropped and the
+    file rewritten without it; a damaged line before the last is refused."""
     path = out / "generations.jsonl"
-    lines = path.read_text().splitlines()[:generations] if path.exists() else []
-    atomic_write(path, "".join(line + "\n" for line in lines).encode())
-    records, bests = [], []
-    for line in lines:
-        entry = json.loads(line)
-        for key in ("best_learning_speed", "mean_learning_speed"):  # rows written before these columns existed
-            entry["record"].setdefault(key, None)
-        records.append(entry["record"])
-        bests.extend(genomes_from_arrays({k: np.asarray(v) for k, v in entry["genome_arrays"].items()}))
-    return records, bests
+    raw = [line for line in (path.read_bytes().decode("utf-8", "replace") if path.exists() else "").split("\n")
+           if line.strip()]
+    lines, records, bests = [], [], []
+    for i, line in enumerate(raw):
+        try:
+            entry = json.loads(line)
+            record = entry["record"]
+            for key in ("best_learning_speed", "mean_learning_speed"):  # rows written before these columns
+                record.setdefault(key, None)
+            genome = genomes_from_arrays({k: np.asarray(v) for k, v in entry["genome_arrays"].items()})[0]
+            if record["gen"] != len(records):
+                raise ValueError(f"generation {record['gen']!r} where {len(records)} belongs")
+        except (ValueError, KeyError, TypeError, IndexError, CheckpointError) as exc:
+            if i == len(raw) - 1:
+                break  # the torn tail of an interrupted append: that generation is re-done
+            raise CheckpointError(f"{str(path)!r}: line {i + 1} is damaged ({exc}); the run cannot be resumed "
+                                  "past it. Start a new run, or repair the file.") from None
+        lines.append(line)
+        records.append(record)
+        bests.append(genome)
+    if len(lines) != len(raw):
+        atomic_write(path, "".join(line + "\n" for line in lines).encode())
+    return lines, records, bests
 
 
 def _genome_arrays(genome: Genome) -> dict[str, list]:
@@ -242,7 +283,7 @@ def _prepare_kernel(*, enabled: bool) -> None:
 
 def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resume_run: bool = False,
             executor=None) -> JobResult:
-    """Run (or resume) the main job into ``out``; see the module docstring for what it writes.
+    """Run (or resume) the main job into ``out``, holding its lock; see the module docstring for what it writes.
 
     Parameters
     ----------
@@ -256,19 +297,58 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     executor : Executor, optional
         Overrides ``config.run.executor``.
     """
+    out = Path(out)
+    started_before = (out / LOCK_NAME).exists()  # a run started here (and perhaps was killed)
+    with RunLock(out):
+        if resume_run and started_before and not any((out / name).exists() for name in RUN_FILES):
+            resume_run = False  # killed before it wrote its config: nothing to continue, so start it
+        out = prepare_run_dir(out, config, force=force, resume_run=resume_run)
+        return _run_job(config, out, resume_run, executor)
+
+
+def _resume_point(out: Path, resume_run: bool) -> tuple[list[str], list[dict], list[Genome]]:
+    """The journal to continue from, with the inner loop's files made to match it."""
+    if not resume_run or not (out / "config.toml").exists():
+        return [], [], []
+    lines, records, bests = _load_journal(out)
+    checkpoints = out / "neat" / "checkpoints"
+    if not records:  # nothing committed: the loop starts again from generation 0
+        shutil.rmtree(out / "neat", ignore_errors=True)
+    elif not (checkpoints / f"gen-{len(records):06d}.json").exists():
+        raise CheckpointError(f"Cannot resume {str(out)!r}: generations.jsonl holds {len(records)} generations but "
+                              f"{str(checkpoints / f'gen-{len(records):06d}.json')!r} is missing (were checkpoints "
+                              "deleted, or keep_checkpoints = 1?). Start a new run.")
+    write_logbook_csv(out / "logbook.csv", records)
+    return lines, records, bests
+
+
+def _guarded(config: EplJobConfig, label: str, fn, /, *args, **kwargs):
+    """``fn(*args, **kwargs)`` in a forked child with twice ``config``'s time limit; None if it hangs or crashes.
+
+    The champion's alignment and export run libRoadRunner in this process (its equilibrium layer, the
+    re-check), where NLEQ2 can loop for ever or a model crash the job; the workers' supervision does
+    not reach here. A hang or a crash costs the number, not the run: it is said on stderr.
+    """
+    budget = 2.0 * config.run.time_limit if config.run.time_limit > 0 else math.inf
+    try:
+        return run_isolated(fn, *args, timeout=budget, label=label, **kwargs)
+    except (TimeLimitError, NativeCrashError) as exc:
+        print(f"epl-sysbio evolve: {exc} Left out; the run goes on.", file=sys.stderr, flush=True)
+        return None
+
+
+def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> JobResult:
     from .alignment import best_learner_alignment
     from .held_out import load_champion, write_lifetime_report
     from .plots import write_plots
     from .substrate import export_champion
 
-    out = prepare_run_dir(out, config, force=force, resume_run=resume_run)
-    records, bests = [], []
-    if resume_run:  # the newest checkpoint holds generation `done`, not yet evaluated
-        done = max(int(p.name[4:10]) for p in list_checkpoints(out / "neat" / "checkpoints"))
-        records, bests = _load_history(out, done)
+    if config.run.keep_checkpoints == 1:  # the journal lags the newest checkpoint by one generation
+        raise ConfigError("[run] keep_checkpoints must be 0 (all) or >= 2 for the main job: a resume may need the "
+                          "checkpoint before the newest. Got 1 instead.")
+    lines, records, bests = _resume_point(out, resume_run)
     ecfg = config.evolve_config
     reports = out / "neat" / "reports"
-    reports.mkdir(parents=True, exist_ok=True)
     fitness = partial(epl_fitness, config=config, reports=reports)
     own = executor is None
     if config.learner.backend == "native":
@@ -280,26 +360,28 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     try:
         for gen in range(len(records), config.run.generations):
             t0 = time.perf_counter()
+            shutil.rmtree(reports, ignore_errors=True)  # leftovers of an interrupted attempt at this generation
+            reports.mkdir(parents=True)
             horizon = ecfg.replace(run={"generations": gen + 1, "progress": False, "plots": False})
             if gen == 0:
                 result = evolve(fitness, horizon, run_dir=out / "neat", executor=ticking)
             else:
-                result = resume(out / "neat", fitness, config=horizon, executor=ticking)
+                result = resume(out / "neat", fitness, config=horizon, executor=ticking,
+                                checkpoint=out / "neat" / "checkpoints" / f"gen-{gen:06d}.json")
             evaluated_s = time.perf_counter() - t0
             population = result.population
             index = int(np.argmax([g.fitness.values[0] for g in population]))
             champion = population[index]
             seed = evaluation_seed(config.run.seed, gen, index)
-            report, statuses, speeds = _take_reports(reports, seed)
-            alignment = best_learner_alignment(champion, seed, config)
+            report, statuses, speeds = _take_reports(reports, seed, len(population), champion.fitness.values[0])
+            alignment = _guarded(config, "the champion's alignment", best_learner_alignment, champion, seed, config)
             record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
                              evaluated_s, report, seed, alignment, statuses, speeds)
             records.append(record)
             bests.append(champion.copy())
-            with (out / "generations.jsonl").open("a") as f:
-                f.write(json.dumps({"record": record, "report": report.to_dict(),
-                                    "genome": genome_to_dict(champion),
-                                    "genome_arrays": _genome_arrays(champion)}) + "\n")
+            lines.append(json.dumps({"record": record, "report": report.to_dict(),
+                                     "genome": genome_to_dict(champion), "genome_arrays": _genome_arrays(champion)}))
+            atomic_write(out / "generations.jsonl", "".join(line + "\n" for line in lines).encode())  # the commit
             write_logbook_csv(out / "logbook.csv", records)
             summary = summarise(config, records, time.perf_counter() - wall0)
             atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
@@ -312,9 +394,9 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     summary = summarise(config, records, time.perf_counter() - wall0)
     best_gen = summary["best_generation"]
     if best_gen is not None:
-        entry = json.loads((out / "generations.jsonl").read_text().splitlines()[best_gen])
-        export_champion(bests[best_gen], records[best_gen]["best_seed"], config, out / "best",
-                        report=LearnerReport.from_dict(entry["report"]))
+        entry = json.loads(lines[best_gen])
+        _guarded(config, "the champion's export", export_champion, bests[best_gen], records[best_gen]["best_seed"],
+                 config, out / "best", report=LearnerReport.from_dict(entry["report"]))
         learner_file = out / "best" / "learner.json"
         if learner_file.exists():
             summary["champion_recheck"] = json.loads(learner_file.read_text())["recheck"]

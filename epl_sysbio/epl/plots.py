@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from epl_sysbio.files import save_figure
+
 __all__ = ["plot_fitness_curves", "plot_training_time", "plot_network", "plot_learning_trace", "write_plots",
            "ROLE_COLOURS"]
 
@@ -48,7 +50,7 @@ def plot_fitness_curves(path: Path, records: Sequence[dict], *, title: str = "")
     ax.legend(loc="lower right", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -73,7 +75,7 @@ def plot_training_time(path: Path, generations: Sequence[int], relative: Sequenc
     ax.set_title("Training time to the goal (learning steps)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -110,7 +112,7 @@ def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequen
                            "grey lines: an input was injected)")
     axes[0, 0].set_title(title or "Output trace of the best learner during learning")
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

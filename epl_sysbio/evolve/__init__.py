@@ -8,7 +8,7 @@ from .checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, sa
 from .config import ACTIVATION_NAMES, EvolveConfig, NeatConfig, RunConfig, config_from_dict, config_hash, \
     config_to_toml, load_config
 from .cppn import FeedForwardNetwork, RecurrentNetwork, activation_function, compile_genome
-from .executors import WORKER_LOST, DaskExecutor, Executor, Outcome, ProcessExecutor, SerialExecutor, \
+from .executors import WORKER_LOST, DaskExecutor, Executor, Outcome, ProcessExecutor, SerialExecutor, TaskLost, \
     evaluate_guarded, make_executor
 from .genome import ConnectionGene, Genome, InnovationTracker, NeatFitness, NodeGene, initial_genome, \
     initial_tracker
@@ -42,6 +42,7 @@ __all__ = [
     "SerialExecutor",
     "Species",
     "Substrate",
+    "TaskLost",
     "WORKER_LOST",
     "activation_function",
     "compatibility_distance",

@@ -1,7 +1,10 @@
 """Checkpoints: JSON metadata + a NumPy ``.npz`` of arrays, never pickle.
 
 Both files are written atomically (temporary file, fsync, ``os.replace``);
-the arrays file first, so a JSON file never points to a missing arrays file.
+the arrays file first, so a JSON file never points to a missing arrays file:
+writing the JSON is the commit. Loading reads plain numeric arrays only
+(``allow_pickle=False``; an object array is refused with a
+:class:`~epl_sysbio.errors.CheckpointError`, not a traceback).
 The JSON holds the SHA-256 of the arrays file, the hash of the config that
 produced the run, and a checksum of its own content: a truncated or tampered
 checkpoint, or a resume under another config, is refused with a
@@ -15,35 +18,20 @@ import io
 import json
 import os
 import re
-import tempfile
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from epl_sysbio.errors import CheckpointError
+from epl_sysbio.files import atomic_write
 
 __all__ = ["atomic_write", "save_checkpoint", "load_checkpoint", "latest_checkpoint", "list_checkpoints"]
 
 FORMAT = "epl_sysbio.evolve.checkpoint"
 VERSION = 1
 _NAME = re.compile(r"^gen-(\d{6})\.json$")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _checksum(document: dict[str, Any]) -> str:
@@ -133,6 +121,14 @@ def load_checkpoint(path: Path, config_hash: str | None = None) -> tuple[dict[st
     if hashlib.sha256(blob).hexdigest() != document["arrays_sha256"]:
         raise CheckpointError(f"{where}: its arrays file {arrays_path.name!r} fails its SHA-256 "
                               "(truncated or modified); resume from an older checkpoint.")
-    with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-        arrays = {k: npz[k] for k in npz.files}
+    try:
+        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # object arrays need pickle: refused
+        raise CheckpointError(f"{where}: its arrays file {arrays_path.name!r} cannot be read as plain arrays "
+                              f"({exc}); checkpoints never hold pickled objects. Resume from an older "
+                              "checkpoint.") from None
+    odd = sorted(k for k, v in arrays.items() if v.dtype.kind not in "biuf")
+    if odd:
+        raise CheckpointError(f"{where}: arrays {odd} are not numeric; checkpoints hold numbers only.")
     return document, arrays

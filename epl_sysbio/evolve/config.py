@@ -35,11 +35,20 @@ __all__ = [
     "config_from_dict",
     "config_to_toml",
     "config_hash",
+    "read_config_text",
 ]
 
 #: Activation functions a node may carry (see :mod:`epl_sysbio.evolve.cppn`).
 ACTIVATION_NAMES = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity", "relu", "step")
 EXECUTORS = ("serial", "processes", "dask")
+
+#: Bounds no machine can honour beyond, refused before any compute: a population is held in memory
+#: (a few kB per genome), the first generation starts fully connected (inputs x outputs genes each),
+#: a recurrent CPPN is stepped per query, and every worker is a process.
+MAX_POPULATION = 100_000
+MAX_INITIAL_GENES = 10_000_000
+MAX_RECURRENT_STEPS = 10_000
+MAX_WORKERS = 1024
 
 
 _check = functools.partial(check_parameter, error=ConfigError)
@@ -152,8 +161,8 @@ class NeatConfig:
         for name in ("n_inputs", "n_outputs"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 1, "an int >= 1", v)
-        _check(own, "population_size", _is_int(self.population_size) and self.population_size >= 2,
-               "an int >= 2", self.population_size)
+        _check(own, "population_size", _is_int(self.population_size) and 2 <= self.population_size <= MAX_POPULATION,
+               f"an int in [2, {MAX_POPULATION:,}]", self.population_size)
         _check(own, "activations", len(self.activations) > 0 and set(self.activations) <= set(ACTIVATION_NAMES),
                f"a non-empty list drawn from {list(ACTIVATION_NAMES)}", list(self.activations))
         _check(own, "output_activation", self.output_activation in ACTIVATION_NAMES,
@@ -163,6 +172,11 @@ class NeatConfig:
                      "stagnation_generations"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 1, "an int >= 1", v)
+        _check(own, "recurrent_steps", self.recurrent_steps <= MAX_RECURRENT_STEPS,
+               f"an int in [1, {MAX_RECURRENT_STEPS:,}]", self.recurrent_steps)
+        genes = self.population_size * (self.n_inputs + 1) * self.n_outputs
+        _check(own, "population_size * (n_inputs + 1) * n_outputs", genes <= MAX_INITIAL_GENES,
+               f"at most {MAX_INITIAL_GENES:,} (the connection genes of the first generation)", genes)
         for name in ("target_species", "protected_species"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 0, "an int >= 0", v)
@@ -244,6 +258,7 @@ class RunConfig:
         for name in ("workers", "retries", "checkpoint_every", "keep_checkpoints"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 0, "an int >= 0", v)
+        _check(own, "workers", self.workers <= MAX_WORKERS, f"an int in [0, {MAX_WORKERS}]", self.workers)
         _check(own, "hall_of_fame", _is_int(self.hall_of_fame) and self.hall_of_fame >= 1, "an int >= 1",
                self.hall_of_fame)
         _check(own, "scheduler", isinstance(self.scheduler, str), "a str", self.scheduler)
@@ -325,12 +340,27 @@ def load_config(path: str | Path, *, require_all: bool = False) -> EvolveConfig:
     """Read an :class:`EvolveConfig` from a TOML file."""
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(read_config_text(path))
     except FileNotFoundError as exc:
         raise ConfigError(f"Config file {str(path)!r} does not exist; write one with config_to_toml().") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"Config file {str(path)!r} is not valid TOML: {exc}.") from exc
     return config_from_dict(data, require_all=require_all)
+
+
+def read_config_text(path: str | Path) -> str:
+    """The UTF-8 text of a config file; unreadable or non-UTF-8 files get a :class:`ConfigError`
+    (a missing one keeps ``FileNotFoundError`` for the caller's own message)."""
+    path = Path(path)
+    try:
+        return path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ConfigError(f"Config file {str(path)!r} cannot be read: {exc.strerror or exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"Config file {str(path)!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
+                          "TOML files are UTF-8. Save it as UTF-8.") from None
 
 
 def _toml_value(value: Any) -> str:

@@ -4,9 +4,18 @@ An executor's :meth:`Executor.map` has DEAP's ``toolbox.map`` signature and
 returns results in input order; ``on_done(index)``, if given, is called as
 each result arrives (progress reporting). It never loses work: a task whose worker dies
 is re-submitted (up to ``retries`` times) and, if it still cannot finish, its
-result is :data:`WORKER_LOST`, which the generation loop turns into the worst
-fitness with the reason logged. Because an evaluation is a pure function of
-(genome, seed), re-submission and ordering do not change results.
+result is a :class:`TaskLost` with the reason, which the generation loop
+turns into the worst fitness with the reason in ``faults.csv``; the run goes
+on. Because an evaluation is a pure function of (genome, seed),
+re-submission and ordering do not change results.
+
+Time limits (``[run] time_limit``) work at two levels. :func:`evaluate_guarded`
+interrupts Python code at the limit (SIGALRM, or a watchdog thread where
+signals cannot be used) and returns an :class:`Outcome` with the reason. Native
+code (an NLEQ2 loop inside libRoadRunner) cannot be interrupted that way, so
+:class:`ProcessExecutor` also watches every task from the outside and kills
+and replaces a worker whose task runs past the limit (plus a grace period).
+The serial executor has only the first level.
 
 :func:`evaluate_guarded` wraps a fitness function so that raising, returning
 NaN or exceeding the time limit become an :class:`Outcome` with a reason
@@ -18,22 +27,25 @@ from __future__ import annotations
 import abc
 import math
 import multiprocessing
+import multiprocessing.connection as mp_connection
 import os
+import pickle
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from epl_sysbio.errors import InvalidValueError
+from epl_sysbio.errors import InvalidValueError, check_parameter
+from epl_sysbio.isolation import signal_name
 
 from .config import RunConfig
 
 __all__ = [
     "Outcome",
+    "TaskLost",
     "WORKER_LOST",
     "evaluate_guarded",
     "Executor",
@@ -43,8 +55,17 @@ __all__ = [
     "make_executor",
 ]
 
-#: Result of a task whose worker was lost on every attempt.
-WORKER_LOST = None
+@dataclass(frozen=True)
+class TaskLost:
+    """The result of a task that could not finish, and why: its worker died on every attempt, or
+    it ran past the executor's time limit and its worker was killed. The generation loop gives it
+    the worst fitness and writes ``reason`` to ``faults.csv``."""
+
+    reason: str
+
+
+#: A task lost for an unknown reason (a placeholder until a task reports).
+WORKER_LOST = TaskLost("worker lost")
 
 
 @dataclass(frozen=True)
@@ -157,32 +178,143 @@ def _default_workers(workers: int) -> int:
     return workers if workers > 0 else (os.cpu_count() or 1)
 
 
-def _run_chunk(fn: Callable, chunk: list[tuple]) -> list:
-    return [fn(*args) for args in chunk]
+class _Worker:
+    """One spawned worker process and the chunk of tasks it is running."""
+
+    def __init__(self, context: Any) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_worker_main, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+        self.chunk: list[int] = []  # unreported tasks, the first one running
+        self.since = math.inf  # when the running task started (monotonic; inf until the worker says it began)
+        self.baseline_mb = math.inf  # resident memory after its first chunk (imports done)
+
+    def rss_mb(self) -> float:
+        """Resident memory in MB (Linux ``/proc``; 0 where unavailable)."""
+        try:
+            with open(f"/proc/{self.process.pid}/statm") as f:
+                rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        if math.isinf(self.baseline_mb):
+            self.baseline_mb = rss
+        return rss
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join()
+        self.conn.close()
+        self.process.close()
+
+    def stop(self) -> None:
+        try:
+            self.conn.send(None)
+        except OSError:
+            pass
+        self.process.join(5.0)
+        if self.process.is_alive():
+            self.kill()
+            return
+        self.conn.close()
+        self.process.close()
+
+
+def _worker_main(conn: Any) -> None:
+    """A worker's loop: receive ``(fn, [(index, args), ...])``; send ``(first index, "begin", None)`` once
+    the chunk is unpickled (its imports done: the clock starts), then ``(index, "ok" | "error", value)``
+    after each task."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the workers
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        fn, tasks = message
+        conn.send((tasks[0][0], "begin", None))
+        for index, args in tasks:
+            try:
+                conn.send((index, "ok", fn(*args)))
+            except Exception as exc:  # noqa: BLE001 - re-raised in the parent, as a local map would
+                conn.send((index, "error", exc))
 
 
 class ProcessExecutor(Executor):
-    """Local worker processes (started by ``spawn``, one per core by default).
+    """Local worker processes (started by ``spawn``, one per core by default), supervised.
 
     Tasks travel in chunks to keep the inter-process overhead low for cheap
     evaluations: about ``chunk_seconds`` of work each, judged by the task
     times of the previous call, at most a quarter of a worker's share and at
-    least one task (the first call sends single tasks). Expensive evaluations
-    therefore go one by one: the load balances and progress moves with every
-    finished individual. If a worker dies, the
-    pool is rebuilt and the unfinished chunks re-submitted, up to ``retries``
-    times; tasks still unfinished then run one at a time, each in a fresh
-    single-worker pool, so that only a task that itself kills its worker is
-    reported as :data:`WORKER_LOST`.
+    least one task (the first call sends single tasks), so expensive
+    evaluations go one by one. A worker reports each task's result as soon as
+    it has it (``on_done`` is called then), so the parent always knows which
+    task a worker is running and since when. Then:
+
+    - a task running longer than ``time_limit`` seconds (plus a grace of
+      ``max(1 s, 10 %)``, so that a fitness function's own limit can fire
+      first) has its worker killed (SIGKILL) and replaced; its result is a
+      :class:`TaskLost` with the reason, and the rest of the chunk runs
+      elsewhere. Native code (an NLEQ2 loop) cannot be interrupted any other way;
+    - a worker that dies is replaced and the task it was running re-submitted,
+      up to ``retries`` times; a task that kills its worker every time becomes
+      a :class:`TaskLost`. Tasks it had not started run elsewhere, unblamed;
+    - a worker whose resident memory grew by more than ``max_growth_mb`` since
+      its first chunk is replaced between chunks, so a leak in native code
+      (which no fitness function can free) is bounded by that much per worker.
     """
 
-    def __init__(self, workers: int = 0, retries: int = 2, chunk_seconds: float = 0.05) -> None:
+    def __init__(self, workers: int = 0, retries: int = 2, time_limit: float = 0.0, *,
+                 chunk_seconds: float = 0.05, max_growth_mb: float = 1024.0) -> None:
+        check_parameter("ProcessExecutor", "time_limit", isinstance(time_limit, (int, float)) and time_limit >= 0,
+                        "a float in [0, inf)", time_limit)
+        check_parameter("ProcessExecutor", "max_growth_mb", isinstance(max_growth_mb, (int, float))
+                        and max_growth_mb > 0, "a float in (0, inf]", max_growth_mb)
         self.workers = _default_workers(workers)
         self.retries = retries
+        self.time_limit = float(time_limit)
         self.chunk_seconds = chunk_seconds
+        self.max_growth_mb = float(max_growth_mb)
+        self.recycled = 0  # workers replaced for their memory growth
         self._task_seconds: float | None = None  # wall time per task per worker, last call
         self._context = multiprocessing.get_context("spawn")
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: list[_Worker] = []
+
+    @property
+    def hard_limit(self) -> float:
+        """Seconds after which a running task's worker is killed (inf without a time limit)."""
+        return self.time_limit + max(1.0, 0.1 * self.time_limit) if self.time_limit > 0 else math.inf
+
+    def _dispatch(self, busy: list[_Worker], fn: Callable, args: list[tuple], chunk: list[int]) -> None:
+        """Send ``chunk`` to an idle live worker (started if needed)."""
+        while True:
+            worker = self._idle_worker(busy)
+            try:
+                worker.conn.send((fn, [(i, args[i]) for i in chunk]))
+            except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                raise InvalidValueError(
+                    f"Could not run {getattr(fn, '__name__', fn)!r} in a worker process ({exc}); the fitness "
+                    "function must be picklable: define it at module level, or use executor='serial'.") from exc
+            except OSError:  # it died while idle: nothing of this chunk ran there
+                self._pool.remove(worker)
+                worker.kill()
+                continue
+            worker.chunk, worker.since = list(chunk), math.inf
+            busy.append(worker)
+            return
+
+    def _idle_worker(self, busy: list[_Worker]) -> _Worker:
+        for worker in list(self._pool):
+            if worker in busy:
+                continue
+            if worker.process.is_alive():
+                return worker
+            self._pool.remove(worker)  # died while idle
+            worker.kill()
+        worker = _Worker(self._context)
+        self._pool.append(worker)
+        return worker
 
     def _chunk_size(self, n: int) -> int:
         largest = max(1, math.ceil(n / (4 * self.workers)))
@@ -190,60 +322,90 @@ class ProcessExecutor(Executor):
             return 1
         return max(1, min(largest, int(self.chunk_seconds / max(self._task_seconds, 1e-9))))
 
-    def _fresh_pool(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._context)
-
-    def _run(self, pool: ProcessPoolExecutor, fn: Callable, args: list[tuple], todo: list[int],
-             results: list, on_done: Callable[[int], None] | None = None) -> list[int]:
-        """Run tasks ``todo``; return those that did not finish because the pool broke."""
-        size = self._chunk_size(len(todo))
-        chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
-        pending = {pool.submit(_run_chunk, fn, [args[i] for i in chunk]): chunk for chunk in chunks}
-        lost = []
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                chunk = pending.pop(fut)
-                try:
-                    for i, value in zip(chunk, fut.result(), strict=True):
-                        results[i] = value
-                        if on_done is not None:
-                            on_done(i)
-                except BrokenProcessPool:
-                    lost.extend(chunk)
-                except Exception as exc:  # the task never ran: it could not be sent to the worker
-                    for other in pending:
-                        other.cancel()
-                    raise InvalidValueError(
-                        f"Could not run {getattr(fn, '__name__', fn)!r} in a worker process ({exc}); the fitness "
-                        "function must be picklable: define it at module level, or use executor='serial'.") from exc
-        return sorted(lost)
 
     def map(self, fn: Callable, *iterables: Any, on_done: Callable[[int], None] | None = None) -> list:
         args = list(zip(*iterables, strict=True))
         results: list = [WORKER_LOST] * len(args)
-        todo = list(range(len(args)))
+        size = self._chunk_size(len(args))
         t0 = time.perf_counter()
-        for _ in range(self.retries + 1):
-            if self._pool is None:
-                self._pool = self._fresh_pool(self.workers)
-            todo = self._run(self._pool, fn, args, todo, results, on_done)
-            if not todo:
-                if args:
-                    self._task_seconds = (time.perf_counter() - t0) * min(self.workers, len(args)) / len(args)
-                return results
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
-        for i in todo:  # isolate: blame only the task that kills its own worker
-            with self._fresh_pool(1) as alone:
-                if self._run(alone, fn, args, [i], results, on_done) and on_done is not None:
-                    on_done(i)  # lost for good: still counted as finished
+        queue = deque(list(range(k, min(k + size, len(args)))) for k in range(0, len(args), size))
+        strikes: dict[int, int] = {}
+        busy: list[_Worker] = []
+        try:
+            while queue or busy:
+                while queue and len(busy) < self.workers:
+                    self._dispatch(busy, fn, args, queue.popleft())
+                deadline = min(w.since for w in busy) + self.hard_limit
+                timeout = None if math.isinf(deadline) else max(0.0, deadline - time.monotonic())
+                ready = mp_connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
+                for worker in list(busy):
+                    if worker.conn in ready or worker.process.sentinel in ready:
+                        self._collect(worker, results, queue, strikes, busy, on_done)
+                for worker in [w for w in busy if time.monotonic() - w.since > self.hard_limit]:
+                    index = worker.chunk[0]
+                    results[index] = TaskLost(f"time limit of {self.time_limit:g} s exceeded; its worker was "
+                                              "killed and replaced")
+                    if on_done is not None:
+                        on_done(index)
+                    self._replace(worker, busy, queue, worker.chunk[1:])
+        except BaseException:  # KeyboardInterrupt included: no worker keeps computing for nobody
+            for worker in busy:
+                self._pool.remove(worker)
+                worker.kill()
+            raise
+        if args:
+            self._task_seconds = (time.perf_counter() - t0) * min(self.workers, len(args)) / len(args)
         return results
 
+    def _collect(self, worker: _Worker, results: list, queue: deque, strikes: dict[int, int],
+                 busy: list[_Worker], on_done: Callable[[int], None] | None) -> None:
+        """Take every result the worker has sent; handle its death."""
+        try:
+            while worker.chunk and worker.conn.poll():
+                index, kind, value = worker.conn.recv()
+                if kind == "error":
+                    raise value
+                if kind == "ok":
+                    results[index] = value
+                    worker.chunk.remove(index)
+                    if on_done is not None:
+                        on_done(index)
+                worker.since = time.monotonic()
+        except (EOFError, OSError):
+            pass
+        if not worker.chunk:
+            busy.remove(worker)
+            if worker.rss_mb() - worker.baseline_mb > self.max_growth_mb:
+                self._pool.remove(worker)
+                worker.stop()
+                self.recycled += 1
+            return
+        if worker.process.is_alive():
+            return
+        index = worker.chunk[0]  # what it was running when it died
+        strikes[index] = strikes.get(index, 0) + 1
+        reason = f"worker lost: its process died ({signal_name(worker.process.exitcode)})"
+        if strikes[index] > self.retries:
+            results[index] = TaskLost(f"{reason} on each of {strikes[index]} attempts")
+            rest = worker.chunk[1:]
+            if on_done is not None:
+                on_done(index)
+        else:
+            rest = worker.chunk
+        self._replace(worker, busy, queue, rest)
+
+    def _replace(self, worker: _Worker, busy: list[_Worker], queue: deque, requeue: list[int]) -> None:
+        """Kill ``worker`` (if alive), forget it, and put ``requeue`` first in line."""
+        worker.kill()
+        busy.remove(worker)
+        self._pool.remove(worker)
+        if requeue:
+            queue.appendleft(requeue)
+
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        for worker in self._pool:
+            worker.stop()
+        self._pool = []
 
 
 class DaskExecutor(Executor):
@@ -251,8 +413,11 @@ class DaskExecutor(Executor):
 
     Dask itself re-runs the tasks of a worker that dies (until its
     ``allowed-failures`` limit gives ``KilledWorker``); a task that still
-    failed is re-submitted up to ``retries`` times, then reported as
-    :data:`WORKER_LOST`.
+    failed is re-submitted up to ``retries`` times, then reported as a
+    :class:`TaskLost`. A time limit is enforced inside the task only
+    (:func:`evaluate_guarded`'s watchdog thread): a task stuck in native code
+    is abandoned at its limit, but its thread keeps a core busy until the
+    worker restarts. The ``processes`` executor kills such a worker instead.
     """
 
     def __init__(self, address: str = "", workers: int = 0, retries: int = 2) -> None:
@@ -283,6 +448,8 @@ class DaskExecutor(Executor):
                 elif attempt < self.retries:
                     todo.append(i)
                     continue
+                else:
+                    results[i] = TaskLost(f"worker lost on each of {self.retries + 1} attempts")
                 if on_done is not None:
                     on_done(i)
             if not todo:
@@ -300,5 +467,5 @@ def make_executor(config: RunConfig) -> Executor:
     if config.executor == "serial":
         return SerialExecutor()
     if config.executor == "processes":
-        return ProcessExecutor(config.workers, config.retries)
+        return ProcessExecutor(config.workers, config.retries, config.time_limit)
     return DaskExecutor(config.scheduler, config.workers, config.retries)

@@ -12,12 +12,23 @@ Each generation:
    ``fitness_threshold``; otherwise reproduce (:func:`~.species.reproduce`)
    and write a checkpoint holding the next population, the species, the
    generator state and the innovation counters.
+
+A run directory has one writer (:class:`~.rundir.RunLock`) and advances by
+atomic renames: the checkpoint of generation ``g + 1`` is the commit of
+generation ``g``; ``logbook.csv`` and ``faults.csv`` are rewritten whole
+(atomically) from the committed state plus the generation just evaluated, so
+a kill at any moment leaves a directory that :func:`resume` continues to the
+logbook an uninterrupted run writes (a run killed before its first checkpoint
+starts again from generation 0, a pure function of its config). Loaded
+checkpoints are range-checked like a config.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -27,13 +38,14 @@ from typing import Any
 import numpy as np
 from deap import base, tools
 
-from epl_sysbio.errors import CheckpointError
+from epl_sysbio.errors import CheckpointError, invalid_parameter_message
 
-from .checkpoint import atomic_write, latest_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import atomic_write, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import EvolveConfig, config_hash, config_to_toml, load_config
-from .executors import WORKER_LOST, Executor, Outcome, evaluate_guarded, make_executor
+from .executors import Executor, Outcome, TaskLost, evaluate_guarded, make_executor
 from .genome import Genome, InnovationTracker, genomes_from_arrays, genomes_to_arrays, initial_genome, initial_tracker
 from .report import ProgressReporter, plot_fitness, plot_species, write_logbook_csv
+from .rundir import RunLock
 from .species import Species, adjust_threshold, reproduce, speciate
 
 __all__ = ["EvolveResult", "evolve", "resume", "evaluation_seed", "genome_to_dict"]
@@ -162,25 +174,81 @@ def _load(path: Path, config: EvolveConfig) -> _State:
             logbook.record(**record)
         hof = tools.HallOfFame(config.run.hall_of_fame)
         hof.update(genomes_from_arrays(_unprefixed("hof", arrays)))
-        return _State(document["generation"], genomes_from_arrays(_unprefixed("pop", arrays)), species,
-                      doc["threshold"], doc["next_species_id"], InnovationTracker(**doc["tracker"]), rng,
-                      logbook, hof, doc["evaluations"], arrays["species_history"].tolist())
+        state = _State(document["generation"], genomes_from_arrays(_unprefixed("pop", arrays)), species,
+                       doc["threshold"], doc["next_species_id"], InnovationTracker(**doc["tracker"]), rng,
+                       logbook, hof, doc["evaluations"], arrays["species_history"].tolist())
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"Checkpoint {str(path)!r} lacks run state ({exc!r}); it is not from evolve().") from exc
+    _check_state(state, config, path)
+    return state
+
+
+def _check_state(state: _State, config: EvolveConfig, path: Path) -> None:
+    """Range checks of a loaded state, as a config gets: a value edited under a recomputed checksum is refused."""
+    neat = config.neat
+
+    def require(name: str, ok: bool, constraint: str, got: object) -> None:
+        if not ok:
+            raise CheckpointError(f"Checkpoint {str(path)!r}: " + invalid_parameter_message(
+                "the saved run state", name, constraint, got) + " Resume from an older checkpoint.")
+
+    def count(x: object) -> bool:
+        return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+    require("generation", count(state.generation) and state.generation >= 1, "an int >= 1", state.generation)
+    require("threshold", isinstance(state.threshold, (int, float)) and math.isfinite(state.threshold)
+            and state.threshold >= min(neat.min_threshold, neat.compatibility_threshold),
+            f"a finite float >= {min(neat.min_threshold, neat.compatibility_threshold)} (min_threshold)",
+            state.threshold)
+    for name in ("next_species_id", "evaluations"):
+        require(name, count(getattr(state, name)), "an int >= 0", getattr(state, name))
+    for name in ("next_innovation", "next_node_id"):
+        require(f"tracker.{name}", count(getattr(state.tracker, name)), "an int >= 0", getattr(state.tracker, name))
+    require("population size", len(state.population) == neat.population_size,
+            f"population_size = {neat.population_size}", len(state.population))
+    ids = [s.id for s in state.species]
+    require("species ids", all(count(i) and i < state.next_species_id for i in ids) and len(set(ids)) == len(ids),
+            f"distinct ints in [0, next_species_id = {state.next_species_id})", ids)
+    for s in state.species:
+        require(f"species {s.id} created/last_improved",
+                count(s.created) and count(s.last_improved) and s.last_improved <= state.generation,
+                f"ints in [0, generation = {state.generation}]", (s.created, s.last_improved))
+    genomes = state.population + [s.representative for s in state.species] + list(state.hof)
+    for g in genomes:
+        require("genome shape", (g.n_inputs, g.n_outputs) == (neat.n_inputs, neat.n_outputs),
+                f"({neat.n_inputs}, {neat.n_outputs}) inputs and outputs", (g.n_inputs, g.n_outputs))
+        weights = [c.weight for c in g.connections.values()]
+        require("connection weights", all(math.isfinite(w) and abs(w) <= neat.weight_max for w in weights),
+                f"finite floats in [-{neat.weight_max}, {neat.weight_max}] (weight_max)",
+                next((w for w in weights if not (math.isfinite(w) and abs(w) <= neat.weight_max)), None))
 
 
 # -- the loop -----------------------------------------------------------------------------------
 
-def _append_faults(run_dir: Path | None, rows: list[list]) -> None:
+_FAULTS_HEADER = ["generation", "index", "seed", "reason"]
+
+
+def _committed_faults(run_dir: Path | None, generation: int) -> list[list]:
+    """The rows of ``faults.csv`` for generations before ``generation`` (later ones were never committed)."""
+    path = None if run_dir is None else run_dir / "faults.csv"
+    if path is None or not path.exists():
+        return []
+    rows = []
+    for row in list(csv.reader(io.StringIO(path.read_text(errors="replace"))))[1:]:
+        try:
+            if len(row) == 4 and int(row[0]) < generation:
+                rows.append([int(row[0]), int(row[1]), int(row[2]), row[3]])
+        except ValueError:
+            continue  # a torn line from a non-atomic writer of old
+    return rows
+
+
+def _write_faults(run_dir: Path | None, rows: list[list]) -> None:
     if run_dir is None or not rows:
         return
-    path = run_dir / "faults.csv"
-    new = not path.exists()
-    with path.open("a", newline="") as f:
-        writer = csv.writer(f)
-        if new:
-            writer.writerow(["generation", "index", "seed", "reason"])
-        writer.writerows(rows)
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([_FAULTS_HEADER, *rows])
+    atomic_write(run_dir / "faults.csv", out.getvalue().encode())
 
 
 def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | None,
@@ -196,6 +264,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
     stats = _statistics()
     evaluated: list[Genome] = state.population
     solution, solved, seconds = None, False, 0.0
+    all_faults = _committed_faults(run_dir, state.generation)
     try:
         while state.generation < run.generations:
             gen = state.generation
@@ -205,15 +274,16 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
             outcomes = toolbox.map(toolbox.evaluate, state.population, seeds)
             faults = []
             for i, (genome, outcome) in enumerate(zip(state.population, outcomes, strict=True)):
-                if outcome is WORKER_LOST:
-                    outcome = Outcome(run.worst_fitness, False, "worker lost")
+                if isinstance(outcome, TaskLost):
+                    outcome = Outcome(run.worst_fitness, False, outcome.reason)
                 genome.fitness.values = (outcome.fitness,)
                 seconds += outcome.seconds
                 if outcome.solved and solution is None:
                     solution = genome.copy()
                 if outcome.reason:
                     faults.append([gen, i, seeds[i], outcome.reason])
-            _append_faults(run_dir, faults)
+            all_faults += faults
+            _write_faults(run_dir, all_faults)
             state.evaluations += len(outcomes)
             evaluated = state.population
             best = max(evaluated, key=_fitness_value)
@@ -270,14 +340,15 @@ def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str
         Overrides ``config.run.executor`` (and is not closed by the run).
     """
     config = config or EvolveConfig()
-    if run_dir is not None:
-        run_dir = Path(run_dir)
-        run_dir.mkdir(parents=True, exist_ok=True)
-        if (run_dir / "checkpoints").is_dir() and any((run_dir / "checkpoints").iterdir()):
+    if run_dir is None:
+        return _run(fitness, config, _initial_state(config), None, executor)
+    run_dir = Path(run_dir)
+    with RunLock(run_dir):
+        if list_checkpoints(run_dir / "checkpoints"):
             raise CheckpointError(f"Run directory {str(run_dir)!r} already holds checkpoints; "
                                   "use resume() to continue it or choose a new directory.")
         atomic_write(run_dir / "config.toml", config_to_toml(config).encode())
-    return _run(fitness, config, _initial_state(config), run_dir, executor)
+        return _run(fitness, config, _initial_state(config), run_dir, executor)
 
 
 def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None = None,
@@ -289,14 +360,27 @@ def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None
     config is the run's ``config.toml`` unless given; it must hash equal to the
     one the checkpoint was written under (``generations``, executor and display
     options excepted). ``generations`` extends or shortens the horizon and is
-    written back to ``config.toml``.
+    written back to ``config.toml``. A run directory whose run was killed
+    before its first checkpoint (it holds ``config.toml`` and no checkpoint)
+    starts again from generation 0.
     """
     run_dir = Path(run_dir)
-    config = config or load_config(run_dir / "config.toml")
-    if generations is not None:
-        config = config.replace(run={"generations": generations})
-    path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run_dir / "checkpoints")
-    state = _load(path, config)
-    atomic_write(run_dir / "config.toml", config_to_toml(config).encode())  # the horizon may have changed
-    return _run(fitness, config, state, run_dir, executor)
+    if not run_dir.is_dir():
+        raise CheckpointError(f"No checkpoint in {str(run_dir)!r}: the directory does not exist. "
+                              "Start a new run with evolve().")
+    with RunLock(run_dir):
+        if config is None:
+            config = load_config(run_dir / "config.toml")
+        if generations is not None:
+            config = config.replace(run={"generations": generations})
+        if checkpoint is None and not list_checkpoints(run_dir / "checkpoints") and (run_dir / "config.toml").exists():
+            if config_hash(load_config(run_dir / "config.toml")) != config_hash(config):
+                raise CheckpointError(f"Cannot resume {str(run_dir)!r} with another config: its config.toml "
+                                      "differs in fields that change results.")
+            state = _initial_state(config)
+        else:
+            path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run_dir / "checkpoints")
+            state = _load(path, config)
+        atomic_write(run_dir / "config.toml", config_to_toml(config).encode())  # the horizon may have changed
+        return _run(fitness, config, state, run_dir, executor)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoint import atomic_write
+from epl_sysbio.files import atomic_write, save_figure
 
 __all__ = ["ProgressReporter", "write_logbook_csv", "plot_fitness", "plot_species"]
 
@@ -193,7 +193,7 @@ def plot_fitness(path: Path, records: Sequence[dict]) -> None:
     ax.legend(loc="lower right")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -220,7 +220,7 @@ def plot_species(path: Path, history: np.ndarray) -> None:
     ax.set_title(f"Species sizes ({len(ids)} species over the run)")
     ax.margins(x=0, y=0)
     fig.tight_layout()
-    fig.savefig(path)
+    save_figure(fig, path)
     plt.close(fig)
 
 

@@ -14,23 +14,27 @@ import base64
 import json
 import re
 import threading
+from pathlib import Path
 
 import antimony
 import libsbml
 
 from epl_sysbio.errors import ModelLoadError
 
+from .imports import import_closure, refuse_imports
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_antimony_depth, check_size, scan_sbml
+
 __all__ = ["antimony_to_sbml", "sbml_to_antimony", "read_sbml_document", "MAX_MODEL_BYTES"]
 
-#: Larger texts are refused before parsing (the largest curated BioModels are a few MB).
-MAX_MODEL_BYTES = 64 * 1024 * 1024
+#: Larger texts are refused before parsing (the largest curated BioModels are a few MB); see LoadLimits.
+MAX_MODEL_BYTES = DEFAULT_LIMITS.max_bytes
 
 _ANNOTATION_TAG = "// epl_sysbio:annotations "
 _ANTIMONY_LOCK = threading.Lock()
 _DTD_PATTERN = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
-def _check_text(text: object, what: str, source: str) -> str:
+def _check_text(text: object, what: str, source: str, limits: LoadLimits) -> str:
     if not isinstance(text, str):
         raise ModelLoadError(
             f"{source}: expected {what} text as str, got {type(text).__name__}. "
@@ -38,23 +42,25 @@ def _check_text(text: object, what: str, source: str) -> str:
         )
     if not text.strip():
         raise ModelLoadError(f"{source}: the {what} text is empty. Pass a model definition.")
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_MODEL_BYTES:
-        raise ModelLoadError(
-            f"{source}: the {what} text is larger than {MAX_MODEL_BYTES} bytes; refusing to parse it."
-        )
+    check_size(len(text.encode("utf-8", "surrogatepass")), limits, source, f"{what} text")
     if "\x00" in text:
         raise ModelLoadError(f"{source}: the {what} text contains NUL bytes; it is not a text model.")
     return text
 
 
-def read_sbml_document(text: str, source: str = "<string>") -> libsbml.SBMLDocument:
+def read_sbml_document(text: str, source: str = "<string>", *,
+                       limits: LoadLimits = DEFAULT_LIMITS) -> libsbml.SBMLDocument:
     """Parse SBML text into a libsbml document, refusing anything unsafe or unreadable.
 
     DTDs and entity declarations are refused before parsing: SBML never needs
     them, and they are how entity-expansion bombs ("billion laughs") work.
-    Raises :class:`ModelLoadError` listing the reader's errors with their lines.
+    Size, nesting depth and element count are checked against ``limits``
+    before libsbml sees the text (:mod:`~epl_sysbio.limits`); external
+    model files are read only when a hierarchical model is flattened
+    (:mod:`~epl_sysbio.model.hierarchy`). Raises :class:`ModelLoadError`
+    listing the reader's errors with their lines.
     """
-    text = _check_text(text, "SBML", source)
+    text = _check_text(text, "SBML", source, limits)
     if _DTD_PATTERN.search(text):
         raise ModelLoadError(
             f"{source}: the XML declares a DOCTYPE/ENTITY; SBML never needs one and entity "
@@ -65,6 +71,7 @@ def read_sbml_document(text: str, source: str = "<string>") -> libsbml.SBMLDocum
             f"{source}: this is not XML (it does not start with '<'). If it is Antimony, "
             "use Model.from_antimony / from_antimony_file."
         )
+    scan_sbml(text, limits, source)
     doc = libsbml.readSBMLFromString(text)
     problems = []
     for i in range(doc.getNumErrors()):
@@ -143,9 +150,9 @@ def _custom_annotations(doc: libsbml.SBMLDocument) -> dict[str, str]:
     return out
 
 
-def sbml_to_antimony(sbml: str, source: str = "<string>") -> str:
+def sbml_to_antimony(sbml: str, source: str = "<string>", *, limits: LoadLimits = DEFAULT_LIMITS) -> str:
     """Antimony text for an SBML model; custom annotations ride along in one comment line."""
-    doc = read_sbml_document(sbml, source)
+    doc = read_sbml_document(sbml, source, limits=limits)
     annotations = _custom_annotations(doc)
     _, ant = _with_antimony(antimony.loadSBMLString, sbml, source, "SBML")
     if annotations:
@@ -154,14 +161,26 @@ def sbml_to_antimony(sbml: str, source: str = "<string>") -> str:
     return ant
 
 
-def antimony_to_sbml(text: str, source: str = "<string>") -> str:
-    """SBML (Antimony's Level 3 output) for Antimony text, re-attaching carried annotations."""
-    text = _check_text(text, "Antimony", source)
+def antimony_to_sbml(text: str, source: str = "<string>", *, limits: LoadLimits = DEFAULT_LIMITS,
+                     imports_from: str | Path | None = None) -> str:
+    """SBML (Antimony's Level 3 output) for Antimony text, re-attaching carried annotations.
+
+    ``import`` statements are refused unless ``imports_from`` names the model
+    file the text came from; then only files below its directory may be
+    imported (see :mod:`~epl_sysbio.model.imports`).
+    """
+    text = _check_text(text, "Antimony", source, limits)
     if text.lstrip().startswith("<"):
         raise ModelLoadError(
             f"{source}: this looks like XML, not Antimony. Use Model.from_sbml / from_sbml_file."
         )
-    sbml, _ = _with_antimony(antimony.loadAntimonyString, text, source, "Antimony text")
+    check_antimony_depth(text, limits, source)
+    if imports_from is None:
+        refuse_imports(text, source)
+        sbml, _ = _with_antimony(antimony.loadAntimonyString, text, source, "Antimony text")
+    else:
+        with import_closure(Path(imports_from), text, limits) as closed:
+            sbml, _ = _with_antimony(antimony.loadAntimonyString, closed, source, "Antimony text")
     annotations = {}
     for line in text.splitlines():
         if line.startswith(_ANNOTATION_TAG):
@@ -174,7 +193,7 @@ def antimony_to_sbml(text: str, source: str = "<string>") -> str:
                 ) from None
     if not annotations:
         return sbml
-    doc = read_sbml_document(sbml, source)
+    doc = read_sbml_document(sbml, source, limits=limits)
     model = doc.getModel()
     for sid, xml in sorted(annotations.items()):
         el = model if sid == "" else model.getElementBySId(sid)

@@ -20,6 +20,7 @@ from pathlib import Path
 import libsbml
 
 from epl_sysbio.errors import (
+    FileAccessError,
     InvalidValueError,
     ModelFileNotFoundError,
     ModelLoadError,
@@ -28,25 +29,35 @@ from epl_sysbio.errors import (
     checked_number,
     format_ids,
 )
+from epl_sysbio.files import atomic_write_text, describe_os_error
 from epl_sysbio.model.convert import antimony_to_sbml, read_sbml_document, sbml_to_antimony
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_size
 from epl_sysbio.model.hierarchy import flatten_hierarchy, is_hierarchical
 from epl_sysbio.model.levels import convert_for_export, define_level2_unit_names
 from epl_sysbio.model.validation import ValidationReport, validate_document
 
-__all__ = ["Model", "load_model"]
+__all__ = ["Model", "load_model", "LoadLimits"]
 
 _SBML_SUFFIXES = {".xml", ".sbml"}
 _ANTIMONY_SUFFIXES = {".ant", ".antimony", ".txt", ".tel"}
 
 
-def _read_file(path: str | os.PathLike) -> tuple[str, str]:
+def _read_file(path: str | os.PathLike, limits: LoadLimits) -> tuple[str, str]:
+    """The UTF-8 text of a model file, its size checked before it is read."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidValueError(f"A model file path must be a str or os.PathLike. Got {path!r} "
+                                f"({type(path).__name__}) instead.")
     p = Path(path)
     if not p.exists():
         raise ModelFileNotFoundError(f"Model file {str(p)!r} does not exist. Check the path.")
     if not p.is_file():
         raise ModelFileNotFoundError(f"Model path {str(p)!r} is not a file. Give a .xml or .ant file.")
     try:
+        check_size(p.stat().st_size, limits, str(p), "model file")
         text = p.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise FileAccessError(f"Cannot read model file {str(p)!r}: {describe_os_error(exc)}. "
+                              "Check its permissions.") from None
     except UnicodeDecodeError as exc:
         raise ModelLoadError(f"{p}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from None
     if not text.strip():
@@ -63,6 +74,14 @@ class Model:
     (listing severity, element id and line) when there are errors; pass
     ``validate=False`` to load anyway and call :meth:`validate` yourself.
 
+    Every constructor checks ``limits`` (:class:`~epl_sysbio.limits.LoadLimits`:
+    size, nesting depth, element count) before a native parser sees the text,
+    and the model keeps them for its later re-parses. Antimony ``import`` is
+    refused unless a file loader is given ``allow_imports=True``, which allows
+    files below the model file's own directory (:mod:`~epl_sysbio.model.imports`);
+    SBML external model definitions are read only next to a model file
+    (:mod:`~epl_sysbio.model.hierarchy`).
+
     Attributes
     ----------
     notes : tuple of str
@@ -71,65 +90,75 @@ class Model:
     """
 
     def __init__(
-        self, document: libsbml.SBMLDocument, *, source: str = "<model>", notes: Iterable[str] = ()
+        self, document: libsbml.SBMLDocument, *, source: str = "<model>", notes: Iterable[str] = (),
+        limits: LoadLimits = DEFAULT_LIMITS,
     ) -> None:
         if document.getModel() is None:
             raise ModelLoadError(f"{source}: the SBML document has no model.")
         self._doc = document
         self.source = source
         self.notes = tuple(notes)
+        self.limits = limits
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def from_sbml(cls, text: str, *, validate: bool = True, source: str = "<sbml string>") -> Model:
+    def from_sbml(cls, text: str, *, validate: bool = True, source: str = "<sbml string>",
+                  limits: LoadLimits = DEFAULT_LIMITS) -> Model:
         """Load SBML text (any level/version libsbml reads).
 
         A hierarchical model that names external model files must be loaded
         with :meth:`from_sbml_file`, which resolves them next to the file.
         """
-        return cls._load_sbml(text, validate=validate, source=source, path=None)
+        return cls._load_sbml(text, validate=validate, source=source, path=None, limits=limits)
 
     @classmethod
-    def from_sbml_file(cls, path: str | os.PathLike, *, validate: bool = True) -> Model:
+    def from_sbml_file(cls, path: str | os.PathLike, *, validate: bool = True,
+                       limits: LoadLimits = DEFAULT_LIMITS) -> Model:
         """Load an SBML file (external model definitions resolve inside its directory)."""
-        text, source = _read_file(path)
-        return cls._load_sbml(text, validate=validate, source=source, path=Path(path))
+        text, source = _read_file(path, limits)
+        return cls._load_sbml(text, validate=validate, source=source, path=Path(path), limits=limits)
 
     @classmethod
-    def _load_sbml(cls, text: str, *, validate: bool, source: str, path: Path | None) -> Model:
-        doc = read_sbml_document(text, source)
+    def _load_sbml(cls, text: str, *, validate: bool, source: str, path: Path | None,
+                   limits: LoadLimits = DEFAULT_LIMITS) -> Model:
+        doc = read_sbml_document(text, source, limits=limits)
         notes: list[str] = []
         if is_hierarchical(doc):
             doc, flattened = flatten_hierarchy(doc, path=path, source=source)
             notes += flattened
         notes += define_level2_unit_names(doc)
-        model = cls(doc, source=source, notes=notes)
+        model = cls(doc, source=source, notes=notes, limits=limits)
         if validate:
             model._raise_if_invalid()
         return model
 
     @classmethod
-    def from_antimony(cls, text: str, *, validate: bool = True, source: str = "<antimony string>") -> Model:
-        """Load Antimony text (its main module)."""
-        return cls.from_sbml(antimony_to_sbml(text, source), validate=validate, source=source)
+    def from_antimony(cls, text: str, *, validate: bool = True, source: str = "<antimony string>",
+                      limits: LoadLimits = DEFAULT_LIMITS) -> Model:
+        """Load Antimony text (its main module); ``import`` is refused (there is no model directory)."""
+        return cls.from_sbml(antimony_to_sbml(text, source, limits=limits), validate=validate, source=source,
+                             limits=limits)
 
     @classmethod
-    def from_antimony_file(cls, path: str | os.PathLike, *, validate: bool = True) -> Model:
-        """Load an Antimony file."""
-        text, source = _read_file(path)
-        return cls.from_antimony(text, validate=validate, source=source)
+    def from_antimony_file(cls, path: str | os.PathLike, *, validate: bool = True,
+                           limits: LoadLimits = DEFAULT_LIMITS, allow_imports: bool = False) -> Model:
+        """Load an Antimony file; with ``allow_imports``, it may import files below its own directory."""
+        text, source = _read_file(path, limits)
+        sbml = antimony_to_sbml(text, source, limits=limits, imports_from=Path(path) if allow_imports else None)
+        return cls.from_sbml(sbml, validate=validate, source=source, limits=limits)
 
     @classmethod
-    def from_omex(cls, path: str | os.PathLike, *, location: str | None = None, validate: bool = True) -> Model:
+    def from_omex(cls, path: str | os.PathLike, *, location: str | None = None, validate: bool = True,
+                  limits: LoadLimits = DEFAULT_LIMITS) -> Model:
         """The SBML model of a COMBINE/OMEX archive: its master SBML file, or the one at ``location``.
 
         See :meth:`epl_sysbio.model.omex.OmexArchive.model_location` for how the model is chosen.
         """
         from epl_sysbio.model.omex import OmexArchive
 
-        archive = OmexArchive(path)
+        archive = OmexArchive(path, limits=limits)
         where = archive.model_location() if location is None else location
-        return cls.from_sbml(archive.text(where), validate=validate, source=f"{archive.path}:{where}")
+        return cls.from_sbml(archive.text(where), validate=validate, source=f"{archive.path}:{where}", limits=limits)
 
     @classmethod
     def from_roadrunner(cls, rr: object, *, validate: bool = True) -> Model:
@@ -148,15 +177,17 @@ class Model:
 
     # ------------------------------------------------------------------ pickling
     def __getstate__(self) -> dict:
-        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "notes": self.notes}
+        return {"sbml": libsbml.writeSBMLToString(self._doc), "source": self.source, "notes": self.notes,
+                "limits": self.limits}
 
     def __setstate__(self, state: dict) -> None:
-        self._doc = read_sbml_document(state["sbml"], state["source"])
+        self.limits = state.get("limits", DEFAULT_LIMITS)
+        self._doc = read_sbml_document(state["sbml"], state["source"], limits=self.limits)
         self.source = state["source"]
         self.notes = tuple(state.get("notes", ()))
 
     def copy(self) -> Model:
-        return Model(self._doc.clone(), source=self.source, notes=self.notes)
+        return Model(self._doc.clone(), source=self.source, notes=self.notes, limits=self.limits)
 
     def __repr__(self) -> str:
         return (
@@ -288,7 +319,7 @@ class Model:
 
     def to_antimony(self) -> str:
         """Antimony text; custom annotations are carried in a structured comment."""
-        return sbml_to_antimony(libsbml.writeSBMLToString(self._doc), self.source)
+        return sbml_to_antimony(libsbml.writeSBMLToString(self._doc), self.source, limits=self.limits)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write SBML L3V2 (``.xml``/``.sbml``) or Antimony (``.ant``/``.antimony``/``.txt``)."""
@@ -303,10 +334,7 @@ class Model:
                 f"Cannot tell the format of {str(p)!r} from its suffix {suffix!r}. "
                 f"Use one of {sorted(_SBML_SUFFIXES | _ANTIMONY_SUFFIXES)}."
             )
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, p)
-        return p
+        return atomic_write_text(p, text, what="model file")
 
     # ------------------------------------------------------------------ editing
     def set_values(self, values: Mapping[str, float]) -> None:
@@ -525,7 +553,7 @@ class Model:
         model.renameSIdRefs(old, new)
         target.setId(new)
         # libsbml caches ids for getElementBySId; a fresh parse keeps lookups honest.
-        self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source)
+        self._doc = read_sbml_document(libsbml.writeSBMLToString(self._doc), self.source, limits=self.limits)
 
 
 def _species_references_of(rxn: libsbml.Reaction) -> list[libsbml.SpeciesReference]:
@@ -562,17 +590,19 @@ def _math_uses(ast: libsbml.ASTNode | None, sid: str) -> bool:
     return sid in _math_names(ast)
 
 
-def load_model(path: str | os.PathLike, *, validate: bool = True) -> Model:
+def load_model(path: str | os.PathLike, *, validate: bool = True, limits: LoadLimits = DEFAULT_LIMITS,
+               allow_imports: bool = False) -> Model:
     """Load a model file, choosing SBML or Antimony by suffix (``.xml``/``.sbml`` vs
     ``.ant``/``.antimony``/``.txt``); an unknown suffix is decided by the content
     (XML starts with ``<``); ``.omex`` (or any zip) is a COMBINE archive (:meth:`Model.from_omex`).
-    Used by the command line."""
+    Used by the command line. ``limits`` and ``allow_imports`` as in :class:`Model`."""
     import zipfile
 
     if Path(path).suffix.lower() == ".omex" or (Path(path).is_file() and zipfile.is_zipfile(path)):
-        return Model.from_omex(path, validate=validate)
-    text, source = _read_file(path)
+        return Model.from_omex(path, validate=validate, limits=limits)
+    text, source = _read_file(path, limits)
     suffix = Path(path).suffix.lower()
     if suffix in _SBML_SUFFIXES or (suffix not in _ANTIMONY_SUFFIXES and text.lstrip().startswith("<")):
-        return Model._load_sbml(text, validate=validate, source=source, path=Path(path))
-    return Model.from_antimony(text, validate=validate, source=source)
+        return Model._load_sbml(text, validate=validate, source=source, path=Path(path), limits=limits)
+    sbml = antimony_to_sbml(text, source, limits=limits, imports_from=Path(path) if allow_imports else None)
+    return Model.from_sbml(sbml, validate=validate, source=source, limits=limits)

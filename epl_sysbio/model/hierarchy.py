@@ -72,7 +72,8 @@ def _resolve(source: str, referrer: Path, root: Path, what: str) -> Path:
             "and name it by a relative path."
         )
     path = Path(os.path.normpath(referrer.parent / rel))
-    if root not in path.parents:
+    # Followed through symlinks: a link next to the model must not lead outside its directory.
+    if root not in path.parents or root.resolve() not in path.resolve().parents:
         raise ModelLoadError(f"{what}: external model definition source {source!r} leaves {str(root)!r}.")
     if not path.is_file():
         raise ModelLoadError(

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from epl_sysbio.errors import InvalidValueError, ModelFileNotFoundError, ModelLoadError, format_ids
+from epl_sysbio.limits import DEFAULT_LIMITS, LoadLimits, check_size
 
 __all__ = ["OmexArchive", "OmexEntry", "write_omex_archive", "FORMAT_SBML", "FORMAT_SEDML"]
 
@@ -70,13 +71,18 @@ class OmexArchive:
         The file is not a zip, or libcombine cannot read its manifest.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, limits: LoadLimits = DEFAULT_LIMITS) -> None:
         p = Path(path)
         if not p.is_file():
             raise ModelFileNotFoundError(f"COMBINE archive {str(p)!r} does not exist or is not a file. Check the path.")
         if not zipfile.is_zipfile(p):
             raise ModelLoadError(f"{p}: not a COMBINE/OMEX archive (not a zip file). Give an .omex file, or load "
                                  "SBML/Antimony text with load_model.")
+        # Every entry is read into memory: a zip bomb is refused by its declared sizes first.
+        with zipfile.ZipFile(p) as zf:
+            sizes = [info.file_size for info in zf.infolist()]
+        check_size(max(sizes, default=0), limits, str(p), "largest file in the archive")
+        check_size(sum(sizes) // 4, limits, str(p), "archive (a quarter of its uncompressed size)")
         lc = _libcombine()
         archive = lc.CombineArchive()
         try:
@@ -153,20 +159,26 @@ def write_omex_archive(path: str | os.PathLike, files: Sequence[tuple[str, str, 
     if sum(bool(f[3]) for f in files) > 1:
         raise InvalidValueError(f"An OMEX archive has at most one master file; got {sum(bool(f[3]) for f in files)}.")
     archive = lc.CombineArchive()
-    for location, text, key, master in files:
-        uri = lc.KnownFormats.lookupFormat(key)
-        if not uri:
-            raise InvalidValueError(f"libcombine knows no format {key!r} (for {location!r}); use 'sbml' or 'sed-ml'.")
-        if not archive.addFileFromString(text, location, uri, bool(master)):
-            raise InvalidValueError(f"libcombine refused {location!r} ({key}).")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        if not archive.writeToFile(tmp):
-            raise InvalidValueError(f"libcombine could not write the archive {str(path)!r}.")
-        os.replace(tmp, path)
-    finally:
-        archive.cleanUp()
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    # libcombine's addFileFromString stages each file as temp<N>.tmp in the current directory, where a kill
+    # before cleanUp() leaves them in the user's folder: stage them in a private temporary directory instead.
+    with tempfile.TemporaryDirectory(prefix="epl-sysbio-omex-") as staging:
+        for i, (location, text, key, master) in enumerate(files):
+            uri = lc.KnownFormats.lookupFormat(key)
+            if not uri:
+                raise InvalidValueError(f"libcombine knows no format {key!r} (for {location!r}); use 'sbml' or "
+                                        "'sed-ml'.")
+            staged = Path(staging) / str(i)
+            staged.write_text(text, encoding="utf-8")
+            if not archive.addFile(str(staged), location, uri, bool(master)):
+                raise InvalidValueError(f"libcombine refused {location!r} ({key}).")
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            if not archive.writeToFile(tmp):
+                raise InvalidValueError(f"libcombine could not write the archive {str(path)!r}.")
+            os.replace(tmp, path)
+        finally:
+            archive.cleanUp()
+            if os.path.exists(tmp):
+                os.unlink(tmp)
     return path

@@ -5,15 +5,18 @@ The Engine compiles with conserved-moiety analysis (fast steady states; see
 numbers for some models without a word; :func:`moiety_analysis_unsafe` names
 them, and the Engine compiles those without moiety analysis. Fast reactions it
 does not simulate at all, and under moiety analysis it silently treats them as
-ordinary reactions: :func:`refuse_fast_reactions` refuses them.
+ordinary reactions: :func:`refuse_fast_reactions` refuses them. Compartment
+sizes that are not finite and > 0 :func:`refuse_bad_sizes` refuses.
 """
 
 from __future__ import annotations
 
-from epl_sysbio.errors import UnsupportedModelError, format_ids
+import math
+
+from epl_sysbio.errors import InvalidValueError, UnsupportedModelError, format_ids
 from epl_sysbio.model import Model
 
-__all__ = ["moiety_analysis_unsafe", "refuse_fast_reactions"]
+__all__ = ["moiety_analysis_unsafe", "refuse_bad_sizes", "refuse_fast_reactions"]
 
 
 def moiety_analysis_unsafe(model: Model) -> str | None:
@@ -59,3 +62,20 @@ def refuse_fast_reactions(model: Model) -> None:
             "ordinary reactions and get trajectories and steady states wrong. To study the ordinary-reaction "
             "model, clear the flag: model.sbml_model.getReaction(id).setFast(False)."
         )
+
+
+def refuse_bad_sizes(model: Model) -> None:
+    """Compartment sizes must be finite and > 0: concentrations divide by them, and a negative size
+    makes CVODE's absolute tolerance negative (an illegal input it reports as a bare RuntimeError)."""
+    bad = {}
+    sbml = model.sbml_model
+    for c in sbml.getListOfCompartments():
+        computed = sbml.getInitialAssignmentBySymbol(c.getId()) is not None or sbml.getRule(c.getId()) is not None
+        if computed or not c.isSetSize() or c.getSpatialDimensionsAsDouble() == 0:
+            continue
+        if not (math.isfinite(c.getSize()) and c.getSize() > 0):
+            bad[c.getId()] = c.getSize()
+    if bad:
+        shown = ", ".join(f"{k!r} = {v!r}" for k, v in sorted(bad.items()))
+        raise InvalidValueError(f"Model {model.id!r}: compartment sizes must be finite and > 0; got {shown}. "
+                                "Fix the size in the model (or set it with --set / set_values).")

@@ -1,5 +1,6 @@
-"""Small numerical pieces of the engine: finite-difference Jacobians, the
-stoichiometric range/null split, and the stability verdict from eigenvalues."""
+"""Small numerical pieces of the engine: finite-difference Jacobians and the
+stoichiometric range/null split (the stability verdict is
+:mod:`epl_sysbio.simulate.stability`)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from epl_sysbio.simulate.results import Status
-
-__all__ = ["classify_eigenvalues", "finite_difference_jacobian", "range_and_null_space"]
+__all__ = ["finite_difference_jacobian", "range_and_null_space"]
 
 
 def finite_difference_jacobian(
@@ -57,17 +56,3 @@ def range_and_null_space(n_mat: np.ndarray, rtol: float = 1e-10) -> tuple[np.nda
     u, sv, _ = np.linalg.svd(n_mat)
     rank = int(np.sum(sv > sv[0] * rtol))
     return u[:, :rank], u[:, rank:]
-
-
-def classify_eigenvalues(eig: np.ndarray, eigen_rtol: float) -> Status:
-    """Stable if every Re(lambda) < -tol, unstable if any > tol, else marginal;
-    tol = eigen_rtol * max(1, max|lambda|). No eigenvalues: nothing can move, stable."""
-    if eig.size == 0:
-        return Status.STABLE
-    tol = eigen_rtol * max(1.0, float(np.abs(eig).max()))
-    top = float(eig.real.max())
-    if top > tol:
-        return Status.UNSTABLE
-    if top < -tol:
-        return Status.STABLE
-    return Status.MARGINAL

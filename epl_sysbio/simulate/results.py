@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import check_parameter, is_finite_positive
+from epl_sysbio.simulate.stopping import StoppingRule
 
 __all__ = [
     "SteadyStateOptions",
@@ -26,12 +27,13 @@ class Status(str, enum.Enum):
     STABLE = "stable"  #: converged; every eigenvalue of the reduced Jacobian has Re < 0
     UNSTABLE = "unstable"  #: converged to a point some eigenvalue has Re > 0 (do not trust it as a rest state)
     MARGINAL = "marginal"  #: converged; the largest real part is zero within tolerance
+    UNCHECKED = "unchecked"  #: converged; stability not judged (``SteadyStateOptions(stability=False)``)
     NOT_CONVERGED = "not_converged"  #: no method reached the residual tolerance
     UNSUPPORTED = "unsupported"  #: the model has features a steady state is not defined for (events)
 
     @property
     def converged(self) -> bool:
-        return self in (Status.STABLE, Status.UNSTABLE, Status.MARGINAL)
+        return self in (Status.STABLE, Status.UNSTABLE, Status.MARGINAL, Status.UNCHECKED)
 
     def __str__(self) -> str:  # print(result.status) reads "stable", as the CLI prints it
         return self.value
@@ -49,18 +51,13 @@ class Method(str, enum.Enum):
         return self.value
 
 
-def _positive(owner: str, name: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-        raise InvalidValueError(invalid_parameter_message(owner, name, "a float in (0, inf)", value))
-
-
 @dataclass(frozen=True, kw_only=True)
 class SteadyStateOptions:
     """Settings of :meth:`Engine.steady_state`.
 
-    A state ``x`` (species amounts and rate-rule variables, as libRoadRunner
-    integrates them) is accepted as steady when
-    ``norm(dx/dt) <= atol + rtol * norm(x)`` (Euclidean norms).
+    A state ``x`` (floating species concentrations and rate-rule variables)
+    is accepted as steady when ``norm(dx/dt) <= atol + rtol * norm(x)``
+    (Euclidean norms; :class:`~epl_sysbio.simulate.stopping.StoppingRule`).
 
     Parameters
     ----------
@@ -71,7 +68,8 @@ class SteadyStateOptions:
     relax_t_max : float
         Time cap of the relaxation route.
     stability : bool
-        Compute eigenvalues of the reduced Jacobian and classify the point.
+        Compute eigenvalues of the reduced Jacobian and classify the point;
+        when False a converged point gets the status ``unchecked``.
     eigen_rtol : float
         Real parts within ``eigen_rtol * max(1, max|lambda|)`` of 0 count as zero.
     """
@@ -85,15 +83,17 @@ class SteadyStateOptions:
 
     def __post_init__(self) -> None:
         for name in ("atol", "rtol", "relax_t_max", "eigen_rtol"):
-            _positive("SteadyStateOptions", name, getattr(self, name))
+            check_parameter("SteadyStateOptions", name, is_finite_positive(getattr(self, name)), "a float in (0, inf)",
+                            getattr(self, name))
         times = tuple(self.presimulation_times)
-        if not all(isinstance(t, (int, float)) and math.isfinite(t) and t > 0 for t in times):
-            raise InvalidValueError(
-                invalid_parameter_message(
-                    "SteadyStateOptions", "presimulation_times", "a tuple of positive floats", self.presimulation_times
-                )
-            )
+        check_parameter("SteadyStateOptions", "presimulation_times", all(is_finite_positive(t) for t in times),
+                        "a tuple of positive floats", self.presimulation_times)
         object.__setattr__(self, "presimulation_times", tuple(float(t) for t in times))
+
+    @property
+    def stopping(self) -> StoppingRule:
+        """The residual test these options set."""
+        return StoppingRule(atol=self.atol, rtol=self.rtol)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""analysis/epl_paper_runs.py in --quick mode: the main job, the four baselines, the table and the JSON line."""
+"""analysis/epl_paper_runs.py in --quick mode: the main job, the baselines, the table and the JSON line.
+
+A whole-script run of minutes (265 s of a 2-core worker, measured): `make test-long` runs it, `make test`
+does not. The pieces it drives are tested in the suite: the job (tests/epl/test_job.py), the learner and
+tasks (tests/epl/), the equilibrium-layer training (tests/deq/test_deq_training.py).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 import pytest
 
 
-@pytest.mark.slow
+@pytest.mark.long
 def test_script_quick_run(tmp_path) -> None:
     script = Path(__file__).resolve().parents[2] / "analysis" / "epl_paper_runs.py"
     proc = subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)],

@@ -82,7 +82,10 @@ def test_without_reservoir_totals_are_constant_and_x_stays_positive(seed, n_node
     spec = without(random_spec(rng, n_nodes=n_nodes, charge_scale=0.3), reservoir=True)
     t, x, p = trajectory(spec, 20.0, 201, rng.normal(0, 1, n_nodes))
     totals = ReferenceDynamics(spec).conserved_totals(x)
-    assert np.all(x > 0)
+    # A node drained by a Hamiltonian edge decays towards 0 faster than exponentially (seed 1371, 25 nodes:
+    # 0.79 -> 1.8e-24 in 2 time units); once it is far below CVODE's absolute tolerance (1e-12) its sign is
+    # integration noise (-1e-39 there). Positive means: never below 0 by more than the integrator resolves.
+    assert np.all(x > -1e-12), x.min()
     np.testing.assert_allclose(totals, np.broadcast_to(totals[0], totals.shape), rtol=1e-9)
 
 

@@ -99,15 +99,22 @@ def test_evaluation_epochs_inject_no_feedback():
 
 
 @pytest.mark.parametrize("cls", [Xor, Regression])
-def test_supervised_toys_score_and_learn(cls):
+def test_supervised_toys_score_every_sample_and_feed_back_when_learning(cls):
+    # The hand-wired cross learner is a CartPole fixture: it does not get better at these toys (its score
+    # stays flat over epochs, measured), so this checks the epoch and that learning moves the state.
     task = cls(TaskConfig(name=cls.name, regression_points=5))
     x, y = task.samples()
     assert x.shape == (len(y), 2) and np.all(x >= 0) and np.all((0 <= y) & (y <= 1))
     assert task.max_epoch_steps == len(y)
-    lrn = cross_learner(n_inputs=2)
-    lrn.initialise()
-    result = task.run_epoch(lrn, 11, learn=True)
-    assert result.status == "ok" and result.steps == len(y) and 0.0 <= result.score <= 100.0
+    states = {}
+    for learn in (True, False):
+        lrn = cross_learner(n_inputs=2)
+        lrn.initialise()
+        result = task.run_epoch(lrn, 11, learn=learn)
+        assert result.status == "ok" and result.steps == len(y) and 0.0 <= result.score <= 100.0
+        states[learn] = lrn.learned_state()
+    # feedback after each sample moved the learned state (0.67 on xor, 0.44 on regression, measured)
+    assert max(abs(states[True][s] - states[False][s]) for s in states[True]) > 0.1
 
 
 def test_supervised_scores():

@@ -64,3 +64,28 @@ class KillOnSeed:
         if seed == self.seed and multiprocessing.parent_process() is not None:
             os._exit(1)
         return noisy_xor(genome, seed)
+
+
+class HangOnSeed:
+    """Spins in a loop that no signal interrupts (like NLEQ2 in native code) when it evaluates ``seed``."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def __call__(self, genome: Genome, seed: int) -> float:
+        if seed == self.seed and multiprocessing.parent_process() is not None:
+            import signal
+
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # as if stuck in C: no handler runs
+            while True:
+                pass
+        return noisy_xor(genome, seed)
+
+
+_HOARD: list[bytes] = []
+
+
+def leaky_xor(genome: Genome, seed: int) -> float:
+    """:func:`noisy_xor` that leaks 4 MB per call, as native code can (nothing frees it)."""
+    _HOARD.append(os.urandom(4 * 1024 * 1024))
+    return noisy_xor(genome, seed)

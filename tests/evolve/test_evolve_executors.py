@@ -15,7 +15,8 @@ from epl_sysbio.evolve import (
     evolve,
 )
 
-from evolve_helpers import KillOnSeed, KillWorkerOnce, marker_pid, noisy_xor
+from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, leaky_xor, marker_pid, noisy_xor
+from roadrunner_hang import RoadRunnerLearnerHangOnSeed
 
 CONFIG = EvolveConfig().replace(neat={"population_size": 30},
                                 run={"seed": 11, "generations": 4, "progress": False, "plots": False})
@@ -52,7 +53,55 @@ def test_task_that_always_kills_its_worker_gets_worst_fitness(tmp_path):
     assert result.population[victim].fitness.values == (-5.0,)
     assert sum(g.fitness.values[0] == -5.0 for g in result.population) == 1  # innocent tasks were re-run
     rows = (tmp_path / "faults.csv").read_text().splitlines()
-    assert rows[1].startswith(f"0,{victim},") and rows[1].endswith("worker lost")
+    assert rows[1].startswith(f"0,{victim},") and rows[1].endswith(
+        "worker lost: its process died (exit code 1) on each of 2 attempts")
+
+
+def test_a_task_stuck_past_its_time_limit_has_its_worker_killed_and_replaced(tmp_path):
+    """A worker that cannot be interrupted (SIGALRM blocked, as in native code) is killed at the limit;
+    the individual gets the worst fitness with the reason in faults.csv, and the run goes on."""
+    config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 1.0})
+    victim = 4
+    with ProcessExecutor(workers=2, time_limit=1.0) as executor:
+        result = evolve(HangOnSeed(evaluation_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
+        assert len(executor._pool) <= 2 and all(w.process.is_alive() for w in executor._pool)
+    assert len(result.logbook) == 2  # the run went on past the stuck generation
+    rows = (tmp_path / "faults.csv").read_text().splitlines()
+    assert rows == ["generation,index,seed,reason",
+                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 1 s exceeded; its worker was "
+                    "killed and replaced"]
+    serial = evolve(noisy_xor, CONFIG.replace(run={"generations": 1}), executor=SerialExecutor())
+    fitness = [g.fitness.values[0] for g in serial.population]
+    fitness[victim] = -5.0
+    assert [r["best"] for r in result.logbook][:1] == [max(fitness)]
+
+
+def test_a_roadrunner_learner_stuck_in_nleq2_has_its_worker_killed_and_the_run_goes_on(tmp_path, sbml_models_dir):
+    """The main job's hang (issue 18): an EPL learner on libRoadRunner looping for ever in NLEQ2 during
+    ``initialise``. Real native code, no Python signal handler can run; the supervisor kills the worker."""
+    config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 3.0})
+    victim, marker = 7, str(tmp_path / "stuck")
+    fitness = RoadRunnerLearnerHangOnSeed(evaluation_seed(11, 0, victim), str(sbml_models_dir / "receptor_synapse.ant"),
+                                          marker)
+    with ProcessExecutor(workers=2, time_limit=3.0) as executor:
+        result = evolve(fitness, config, executor=executor, run_dir=tmp_path)
+        assert not pid_alive(marker_pid(marker))  # the spinning worker is gone, not left burning a core
+        assert len(executor._pool) <= 2 and all(w.process.is_alive() for w in executor._pool)
+    assert len(result.logbook) == 2
+    assert result.population  # and every other individual was evaluated
+    rows = (tmp_path / "faults.csv").read_text().splitlines()
+    assert rows == ["generation,index,seed,reason",
+                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 3 s exceeded; its worker was "
+                    "killed and replaced"]
+
+
+@pytest.mark.slow
+def test_a_worker_whose_memory_grows_past_the_bound_is_replaced(serial_logbook):
+    config = CONFIG.replace(run={"generations": 1})
+    with ProcessExecutor(workers=2, max_growth_mb=30) as executor:
+        result = evolve(leaky_xor, config, executor=executor)  # 30 evaluations x 4 MB, in chunks of 4
+        assert executor.recycled >= 1
+    assert list(result.logbook) == serial_logbook[:1]
 
 
 def test_dask_local_cluster_survives_a_killed_worker(serial_logbook, tmp_path):

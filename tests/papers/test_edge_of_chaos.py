@@ -1,4 +1,4 @@
-"""Tests of epl_sysbio.analysis.edge_of_chaos: couplings, speed potential, mean field,
+"""Tests of epl_sysbio.papers.edge_of_chaos: couplings, speed potential, mean field,
 spectrum edge, simulated transition and Langevin equipartition."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from epl_sysbio.analysis import (
+from epl_sysbio.papers import (
     LangevinOptions,
     SimulationOptions,
     coupling_matrix,
@@ -146,6 +146,9 @@ def test_langevin_energy_per_neuron_is_equipartition(g: float) -> None:
         assert res.energy_per_neuron * 2 * beta == pytest.approx(1.0, rel=0.1)
 
 
+# The whole script (506 s of a loaded 2-core worker, measured): `make test-long`. Each figure it draws is
+# checked in the suite above on the library function that computes it.
+@pytest.mark.long
 def test_script_quick_run(tmp_path) -> None:
     import json
     import subprocess

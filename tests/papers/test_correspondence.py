@@ -1,4 +1,4 @@
-"""Tests of epl_sysbio.analysis.correspondence: one-step statistics of conditioned
+"""Tests of epl_sysbio.papers.correspondence: one-step statistics of conditioned
 mutation on random quadratics, time matching, and the tanh network's gradient."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.stats import norm
 
-from epl_sysbio.analysis import (
+from epl_sysbio.papers import (
     TanhNetwork,
     delta,
     gradient_descent,
