@@ -40,6 +40,7 @@ __all__ = [
 #: Activation functions a node may carry (see :mod:`epl_sysbio.evolve.cppn`).
 ACTIVATION_NAMES = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity", "relu", "step")
 EXECUTORS = ("serial", "processes", "dask")
+SPLIT_CHOICES = ("oldest_first", "uniform")
 
 
 _check = functools.partial(check_parameter, error=ConfigError)
@@ -86,11 +87,14 @@ class NeatConfig:
     weight_perturb_fraction : float
         Within a weight mutation, fraction of weights perturbed; the others get new values (paper: 0.9).
     weight_perturb_power : float
-        Perturbation is uniform in ``[-power, power]`` (2.5, from Stanley's reference code).
+        Perturbations and new values are uniform in ``[-power, power]`` (2.5, Stanley's code).
     weight_init_range, weight_max : float
-        New weights are uniform in ``[-init, init]``; all weights are clipped to ``[-max, max]`` (ours).
+        Weights of the first population and of new connections are uniform in ``[-init, init]``
+        (1.0, Stanley's code); all weights are clipped to ``[-max, max]`` (8.0, Stanley's code).
     add_node_rate, add_connection_rate : float
         Structural mutation probabilities (paper: 0.03 and 0.05).
+    split_choice : {"oldest_first", "uniform"}
+        Which connection add-node splits: walking from the oldest (Stanley's code of 2001) or at random.
     toggle_enable_rate : float
         Probability of flipping one connection's enabled bit (ours: 0).
     activation_mutation_rate : float
@@ -99,14 +103,21 @@ class NeatConfig:
         A gene disabled in either parent is disabled in the child with this probability (paper: 0.75).
     crossover_rate : float
         Fraction of offspring produced by crossover; the rest by mutation only (paper: 0.75).
+    crossover_average_rate : float
+        Fraction of crossovers whose matching genes get the mean of the parents' weights
+        (Stanley & Miikkulainen 2004 and Stanley's code: 0.4; the 2002 text: 0).
     interspecies_mating_rate : float
         Probability that a crossover takes its second parent from another species (paper: 0.001).
     survival_threshold : float
         Fraction of each species (best first) allowed to reproduce (ours, after NEAT's code: 0.2).
     species_elitism_min_size : int
-        The champion of every species with at least this many members is copied unchanged (paper: 5).
+        The champion of every species with at least this many members is copied unchanged
+        (paper: "more than five networks", so 6).
     stagnation_generations : int
         A species whose best fitness has not improved for this many generations stops reproducing (paper: 15).
+    population_stagnation_generations : int
+        When the population's best fitness has not improved for more than this many generations,
+        only the two best species reproduce, once; then the count restarts (paper: 20; 0 = never).
     protected_species : int
         The best this many species are never removed for stagnation (ours: 1).
     sigmoid_slope : float
@@ -135,14 +146,17 @@ class NeatConfig:
     weight_max: float = 8.0
     add_node_rate: float = 0.03
     add_connection_rate: float = 0.05
+    split_choice: str = "oldest_first"
     toggle_enable_rate: float = 0.0
     activation_mutation_rate: float = 0.0
     disable_inherited_rate: float = 0.75
     crossover_rate: float = 0.75
+    crossover_average_rate: float = 0.4
     interspecies_mating_rate: float = 0.001
     survival_threshold: float = 0.2
-    species_elitism_min_size: int = 5
+    species_elitism_min_size: int = 6
     stagnation_generations: int = 15
+    population_stagnation_generations: int = 20
     protected_species: int = 1
     sigmoid_slope: float = 4.9
 
@@ -159,11 +173,13 @@ class NeatConfig:
         _check(own, "output_activation", self.output_activation in ACTIVATION_NAMES,
                f"one of {list(ACTIVATION_NAMES)}", self.output_activation)
         _check(own, "recurrent", isinstance(self.recurrent, bool), "a bool", self.recurrent)
+        _check(own, "split_choice", self.split_choice in SPLIT_CHOICES, f"one of {list(SPLIT_CHOICES)}",
+               self.split_choice)
         for name in ("recurrent_steps", "normalize_threshold", "species_elitism_min_size",
                      "stagnation_generations"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 1, "an int >= 1", v)
-        for name in ("target_species", "protected_species"):
+        for name in ("target_species", "protected_species", "population_stagnation_generations"):
             v = getattr(self, name)
             _check(own, name, _is_int(v) and v >= 0, "an int >= 0", v)
         for name in ("c1", "c2", "c3"):
@@ -175,7 +191,8 @@ class NeatConfig:
             _check(own, name, _is_real(v) and v > 0, "a float in (0, inf)", v)
         for name in ("weight_mutation_rate", "weight_perturb_fraction", "add_node_rate",
                      "add_connection_rate", "toggle_enable_rate", "activation_mutation_rate",
-                     "disable_inherited_rate", "crossover_rate", "interspecies_mating_rate"):
+                     "disable_inherited_rate", "crossover_rate", "crossover_average_rate",
+                     "interspecies_mating_rate"):
             v = getattr(self, name)
             _check(own, name, _is_real(v) and 0 <= v <= 1, "a float in [0, 1]", v)
         _check(own, "survival_threshold", _is_real(self.survival_threshold) and 0 < self.survival_threshold <= 1,
