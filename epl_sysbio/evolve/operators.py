@@ -274,13 +274,9 @@ def compatibility_distance(a: Genome, b: Genome, config: NeatConfig) -> float:
     ka, kb = a.connections, b.connections
     if not ka and not kb:
         return 0.0
-    matching, w = 0, 0.0
-    for k, c in ka.items():
-        d = kb.get(k)
-        if d is not None:
-            matching += 1
-            w += abs(c.weight - d.weight)
-    w = w / matching if matching else 0.0
+    common = ka.keys() & kb.keys()
+    matching = len(common)
+    w = sum([abs(ka[k].weight - kb[k].weight) for k in sorted(common)]) / matching if matching else 0.0
     n = max(len(ka), len(kb))
     if n < config.normalize_threshold:
         n = 1
