@@ -64,3 +64,8 @@ class KillOnSeed:
         if seed == self.seed and multiprocessing.parent_process() is not None:
             os._exit(1)
         return noisy_xor(genome, seed)
+
+
+def rounded_xor(genome: Genome, seed: int) -> float:
+    """XOR fitness rounded to one decimal: the best stops improving early (population-wide stagnation)."""
+    return round(xor_fitness(genome, seed)[0], 1)
