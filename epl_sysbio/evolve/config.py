@@ -41,6 +41,7 @@ __all__ = [
 ACTIVATION_NAMES = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity", "relu", "step")
 EXECUTORS = ("serial", "processes", "dask")
 SPLIT_CHOICES = ("oldest_first", "uniform")
+DISABLED_GENE_RULES = ("chosen", "either")
 
 
 _check = functools.partial(check_parameter, error=ConfigError)
@@ -87,7 +88,10 @@ class NeatConfig:
     weight_perturb_fraction : float
         Within a weight mutation, fraction of weights perturbed; the others get new values (paper: 0.9).
     weight_perturb_power : float
-        Perturbations and new values are uniform in ``[-power, power]`` (2.5, Stanley's code).
+        Perturbations are uniform in ``[-power, power]`` (2.5, Stanley's code).
+    weight_replace_power : float
+        New values are uniform in ``[-power, power]`` (2.5: Stanley's code draws them like a
+        perturbation; the CPPN tasks use 1.0, the initial range).
     weight_init_range, weight_max : float
         Weights of the first population and of new connections are uniform in ``[-init, init]``
         (1.0, Stanley's code); all weights are clipped to ``[-max, max]`` (8.0, Stanley's code).
@@ -105,7 +109,13 @@ class NeatConfig:
         Fraction of offspring produced by crossover; the rest by mutation only (paper: 0.75).
     crossover_average_rate : float
         Fraction of crossovers whose matching genes get the mean of the parents' weights
-        (Stanley & Miikkulainen 2004 and Stanley's code: 0.4; the 2002 text: 0).
+        (Stanley's code, ``mate_multipoint_avg_prob``: 0.4).
+    disabled_gene_rule : {"chosen", "either"}
+        How ``disable_inherited_rate`` applies to a matching gene disabled in either parent:
+        "chosen" disables the chosen copy with that probability (Stanley's code); "either" gives
+        a disabled gene with that probability whichever copy was chosen (the literal reading).
+    equal_fitness_union : bool
+        Equally fit parents pass on the disjoint and excess genes of both (the paper's Fig. 4).
     interspecies_mating_rate : float
         Probability that a crossover takes its second parent from another species (paper: 0.001).
     survival_threshold : float
@@ -143,6 +153,7 @@ class NeatConfig:
     weight_perturb_fraction: float = 0.9
     weight_perturb_power: float = 2.5
     weight_init_range: float = 1.0
+    weight_replace_power: float = 2.5
     weight_max: float = 8.0
     add_node_rate: float = 0.03
     add_connection_rate: float = 0.05
@@ -152,6 +163,8 @@ class NeatConfig:
     disable_inherited_rate: float = 0.75
     crossover_rate: float = 0.75
     crossover_average_rate: float = 0.4
+    disabled_gene_rule: str = "chosen"
+    equal_fitness_union: bool = True
     interspecies_mating_rate: float = 0.001
     survival_threshold: float = 0.2
     species_elitism_min_size: int = 6
@@ -175,6 +188,10 @@ class NeatConfig:
         _check(own, "recurrent", isinstance(self.recurrent, bool), "a bool", self.recurrent)
         _check(own, "split_choice", self.split_choice in SPLIT_CHOICES, f"one of {list(SPLIT_CHOICES)}",
                self.split_choice)
+        _check(own, "disabled_gene_rule", self.disabled_gene_rule in DISABLED_GENE_RULES,
+               f"one of {list(DISABLED_GENE_RULES)}", self.disabled_gene_rule)
+        _check(own, "equal_fitness_union", isinstance(self.equal_fitness_union, bool), "a bool",
+               self.equal_fitness_union)
         for name in ("recurrent_steps", "normalize_threshold", "species_elitism_min_size",
                      "stagnation_generations"):
             v = getattr(self, name)
@@ -186,7 +203,7 @@ class NeatConfig:
             v = getattr(self, name)
             _check(own, name, _is_real(v) and v >= 0, "a float in [0, inf)", v)
         for name in ("compatibility_threshold", "threshold_step", "min_threshold", "weight_perturb_power",
-                     "weight_init_range", "weight_max", "sigmoid_slope"):
+                     "weight_replace_power", "weight_init_range", "weight_max", "sigmoid_slope"):
             v = getattr(self, name)
             _check(own, name, _is_real(v) and v > 0, "a float in (0, inf)", v)
         for name in ("weight_mutation_rate", "weight_perturb_fraction", "add_node_rate",

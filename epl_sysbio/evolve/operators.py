@@ -34,20 +34,21 @@ def mut_weights(genome: Genome, rng: np.random.Generator, config: NeatConfig) ->
     """Perturb or replace every connection weight (paper: 90 % perturbed, 10 % new values).
 
     for each connection:
-        u = U(-power, power)
-        with probability ``weight_perturb_fraction``: w += u     (uniform perturbation)
-        otherwise:                                  w  = u     (a new random value)
+        with probability ``weight_perturb_fraction``: w += U(-weight_perturb_power, weight_perturb_power)
+        otherwise:                                  w  = U(-weight_replace_power, weight_replace_power)
         w = clip(w, -weight_max, weight_max)
 
-    The new value is drawn like a perturbation, as Stanley's code does (its
-    "cold" mutation sets the weight to the perturbation itself).
+    With the default ``weight_replace_power`` (2.5, the perturbation power) a
+    new value is distributed as Stanley's code draws it (its "cold" mutation
+    sets the weight to a perturbation-sized draw).
     """
     conns = [genome.connections[k] for k in sorted(genome.connections)]
     n = len(conns)
     perturb = rng.random(n) < config.weight_perturb_fraction
-    u = rng.uniform(-config.weight_perturb_power, config.weight_perturb_power, n)
-    for c, p, d in zip(conns, perturb.tolist(), u.tolist(), strict=True):
-        w = c.weight + d if p else d
+    delta = rng.uniform(-config.weight_perturb_power, config.weight_perturb_power, n)
+    fresh = rng.uniform(-config.weight_replace_power, config.weight_replace_power, n)
+    for c, p, d, f in zip(conns, perturb.tolist(), delta.tolist(), fresh.tolist(), strict=True):
+        w = c.weight + d if p else f
         c.weight = min(max(w, -config.weight_max), config.weight_max)
     return (genome,)
 
@@ -208,17 +209,19 @@ def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: Nea
     for each innovation k held by fitter or other:
         matching (both hold k):  if average: a new, enabled gene with the mean weight
                                  else:       a copy of either parent's gene (50/50), enabled bit included
-                                 then, if k is disabled in either parent: disable it w.p. disable_inherited_rate
-        disjoint or excess:      fitter's gene; other's too only if equal_fitness
+                                 then, if k is disabled in either parent, by ``disabled_gene_rule``:
+                                   "chosen": disable it w.p. disable_inherited_rate (Stanley's code)
+                                   "either": enabled iff a draw spares it (p = 1 - disable_inherited_rate)
+        disjoint or excess:      fitter's gene; other's too if equal_fitness and equal_fitness_union
                                  (skipped if it would close a cycle in a feed-forward genome)
 
-    So a gene disabled in one parent comes back enabled in 25 % of averaging
-    crossovers and 12.5 % of the others, and one disabled in both only in 25 %
-    of averaging crossovers (rate 0.75). This is the paper's "75% chance that
-    an inherited gene was disabled if it was disabled in either parent" as
-    Stanley's code applies it (``mate_multipoint`` and
-    ``mate_multipoint_avg``); the literal reading (re-enable 25 % of every
-    disabled gene) took XOR from 31 to 36 generations (docs/evolve.md).
+    With "chosen" (the default) a gene disabled in one parent comes back
+    enabled in 25 % of averaging crossovers and 12.5 % of the others, and one
+    disabled in both only in 25 % of averaging crossovers (rate 0.75): the
+    paper's "75% chance that an inherited gene was disabled if it was
+    disabled in either parent" as Stanley's code applies it
+    (``mate_multipoint`` and ``mate_multipoint_avg``). "either" is the literal
+    reading: 25 % of every such gene comes back.
 
     With unequal fitness the child has exactly the fitter parent's structure,
     so a feed-forward child stays acyclic. ``equal_fitness`` follows the
@@ -227,19 +230,24 @@ def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: Nea
     inherited genes need); a hidden node both parents hold takes its
     activation from either.
     """
-    average = rng.random() < config.crossover_average_rate
+    average = config.crossover_average_rate > 0 and rng.random() < config.crossover_average_rate
+    literal = config.disabled_gene_rule == "either"
     connections = {}
     for k in sorted(fitter.connections):
         a = fitter.connections[k]
         b = other.connections.get(k)
         if b is None:
             child = a.copy()
-        elif average:  # a new gene with the mean weight: it starts enabled
-            child = ConnectionGene(k, a.src, a.dst, 0.5 * (a.weight + b.weight))
-        else:          # one parent's copy, enabled bit included
-            child = (a if rng.random() < 0.5 else b).copy()
-        if b is not None and not (a.enabled and b.enabled) and rng.random() < config.disable_inherited_rate:
-            child.enabled = False
+        else:
+            if average:  # a new gene with the mean weight: it starts enabled
+                child = ConnectionGene(k, a.src, a.dst, 0.5 * (a.weight + b.weight))
+            else:        # one parent's copy, enabled bit included
+                child = (a if rng.random() < 0.5 else b).copy()
+            if not (a.enabled and b.enabled):
+                if literal:
+                    child.enabled = not (rng.random() < config.disable_inherited_rate)
+                elif rng.random() < config.disable_inherited_rate:
+                    child.enabled = False
         connections[k] = child
     nodes = {}
     for i in sorted(fitter.nodes):
@@ -247,7 +255,7 @@ def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: Nea
         m = other.nodes.get(i)
         nodes[i] = n if m is None or n.kind != HIDDEN or rng.random() < 0.5 else m
     child = Genome(fitter.n_inputs, fitter.n_outputs, nodes, connections)
-    if equal_fitness:
+    if equal_fitness and config.equal_fitness_union:
         pairs = {(c.src, c.dst) for c in connections.values()}
         for k in sorted(set(other.connections) - set(fitter.connections)):
             c = other.connections[k]

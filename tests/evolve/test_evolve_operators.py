@@ -183,13 +183,31 @@ def test_equally_fit_parents_pass_on_the_disjoint_and_excess_genes_of_both():
 
 
 def test_weight_replacement_draws_like_a_perturbation():
-    # a new random value (10 % of weights in the paper) is U(-power, power), as Stanley's "cold" mutation
-    rng = np.random.default_rng(9)
-    cfg = NeatConfig(weight_perturb_fraction=0.0, weight_perturb_power=2.0, weight_max=8.0)
-    g = build([(k, 0, 3, 100.0) for k in range(1, 2001)], hidden=())
-    mut_weights(g, rng, cfg)
-    w = np.array([c.weight for c in g.connections.values()])
-    assert np.abs(w).max() <= 2.0 and abs(np.abs(w).mean() - 1.0) < 0.05
+    # a new random value (10 % of weights in the paper) is U(-2.5, 2.5) by default, as Stanley's "cold"
+    # mutation; weight_replace_power sets another range
+    for power in (NeatConfig().weight_replace_power, 1.0):
+        cfg = NeatConfig(weight_perturb_fraction=0.0, weight_replace_power=power)
+        g = build([(k, 0, 3, 100.0) for k in range(1, 2001)], hidden=())
+        mut_weights(g, np.random.default_rng(9), cfg)
+        w = np.array([c.weight for c in g.connections.values()])
+        assert np.abs(w).max() <= power and abs(np.abs(w).mean() - power / 2) < 0.05 * power
+    assert NeatConfig().weight_replace_power == NeatConfig().weight_perturb_power
+
+
+def test_literal_disabled_gene_rule_re_enables_a_quarter_of_disabled_genes():
+    cfg = NeatConfig(crossover_average_rate=0.0, disabled_gene_rule="either")
+    rng = np.random.default_rng(11)
+    enabled2, n = 0, 4000
+    for _ in range(n):
+        (child,) = cx_neat(PARENT1, PARENT2, rng, cfg)
+        enabled2 += child.connections[2].enabled  # disabled in both parents
+    assert abs(enabled2 / n - (1 - cfg.disable_inherited_rate)) < 0.03
+
+
+def test_equal_fitness_union_can_be_turned_off():
+    cfg = NeatConfig(equal_fitness_union=False)
+    (child,) = cx_neat(PARENT1, PARENT2, np.random.default_rng(8), cfg, equal_fitness=True)
+    assert sorted(child.connections) == [1, 2, 3, 4, 5, 8]
 
 
 @pytest.mark.parametrize("choice", ["oldest_first", "uniform"])
