@@ -28,6 +28,7 @@ from epl_sysbio.errors import ConfigError, check_parameter
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "CPPN_NEAT_CHOICES",
     "NeatConfig",
     "RunConfig",
     "EvolveConfig",
@@ -42,6 +43,15 @@ ACTIVATION_NAMES = ("sigmoid", "tanh", "sin", "gauss", "abs", "identity", "relu"
 EXECUTORS = ("serial", "processes", "dask")
 SPLIT_CHOICES = ("oldest_first", "uniform")
 DISABLED_GENE_RULES = ("chosen", "either")
+
+
+#: NEAT choices of the CPPN tasks (HyperNEAT mirror task, the EPL job), where the paper's XOR
+#: defaults do worse: on the mirror task (benchmarks/hyperneat_mirror.py, 150 generations) these
+#: solved 9 of 10 seeds and the paper's defaults 11 of 20. They are the choices this package made
+#: before following the paper to the letter (docs/evolve.md, "CPPN tasks").
+CPPN_NEAT_CHOICES = dict(crossover_average_rate=0.0, split_choice="uniform", species_elitism_min_size=5,
+                         population_stagnation_generations=0, weight_replace_power=1.0,
+                         disabled_gene_rule="either", equal_fitness_union=False)
 
 
 _check = functools.partial(check_parameter, error=ConfigError)
