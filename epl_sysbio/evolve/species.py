@@ -114,7 +114,7 @@ def allocate_offspring(shares: np.ndarray, total: int) -> np.ndarray:
 def refocus_species(species: list[Species], fitness: np.ndarray, generation: int) -> list[Species]:
     """The two species with the best fitness this generation (ties by id); their stagnation clocks restart.
 
-    Stanley & Miikkulainen (2002), section 3.3: when the population's best
+    Stanley & Miikkulainen (2002): when the population's best
     fitness has not improved for more than 20 generations, "only the top two
     species are allowed to reproduce, refocusing the search into the most
     promising spaces". The clocks restart (as in Stanley's code) so that the
