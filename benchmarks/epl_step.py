@@ -1,10 +1,11 @@
 """Cost of one EPL learner step on both engines, on the same networks and injections.
 
-    .venv/bin/python benchmarks/epl_step.py [--preset paper] [--seed 0] [--population 100] [--out DIR]
+    .venv/bin/python benchmarks/epl_step.py [--preset paper] [--seed 0] [--population 100] [--rtol R] [--out DIR]
 
 Generation 0 of a preset (its population drawn from ``--seed`` as the main
 job draws it): every genome that expresses a learner is evaluated with the
-preset's task, seed and learner options twice, on the native kernel and on
+preset's task, seed and learner options (``--rtol`` overrides the integration
+tolerance, with an absolute tolerance 100 times smaller) twice, on the native kernel and on
 libRoadRunner, one right after the other (so machine load hits both alike).
 CPU time of the whole evaluation (learning and evaluation epochs, initial
 relaxation included; building the learner excluded) divided by the learner
@@ -86,9 +87,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--population", type=int, default=None, help="default: the preset's")
     parser.add_argument("--out", default=None, help="directory for rows.json")
+    parser.add_argument("--rtol", type=float, default=None,
+                        help="integration relative tolerance of both engines (default: the preset's); atol = rtol/100")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per evaluation before it counts as hung")
     args = parser.parse_args()
     config = preset(args.preset).replace(run={"seed": args.seed})
+    if args.rtol is not None:
+        config = config.replace(learner={"integrator_rtol": args.rtol, "integrator_atol": args.rtol / 100})
     size = args.population or config.neat.population_size
     jit_cold, jit_warm = jit_seconds()
     jit_warmup()
@@ -146,6 +151,7 @@ def main() -> None:
                    if median_bin and median_bin[0] <= r["species"] <= median_bin[1]]
     print(json.dumps({
         "preset": args.preset, "networks": len(rows), "individuals": size,
+        "integrator_rtol": config.learner.integrator_rtol,
         "native_ms_per_step": round(native, 4), "roadrunner_ms_per_step": round(reference, 4),
         "ratio": round(reference / native, 2), "median_network_species": median,
         "native_ms_per_step_median_network": round(float(np.median(per_network)), 4) if per_network else None,

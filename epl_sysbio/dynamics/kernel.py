@@ -647,7 +647,10 @@ def relax(y, t_max, first_step, atol, rtol, int_rtol, int_atol, max_steps, max_a
         if t >= t_max:
             return TIME_CAP, t, total
         span = min(step, t_max - t)
-        status, reached, h, attempts = integrate(y, span, 0, empty_idx, trace, int_rtol, int_atol, h, max_steps, net)
+        # n_out as a run-time 0 (empty_idx.size), not the literal: a literal 0 makes numba compile a second
+        # specialisation of integrate, a third of the kernel's first compile
+        status, reached, h, attempts = integrate(y, span, empty_idx.size, empty_idx, trace, int_rtol, int_atol, h,
+                                                 max_steps, net)
         total += attempts
         if status != OK:
             return status, t + reached, total

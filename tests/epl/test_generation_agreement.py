@@ -1,15 +1,19 @@
-"""A whole generation of the paper preset on both engines: the same fitness for at least 95 % of the
-individuals, and every difference explained (which side stopped and why, or where two outputs tied).
+"""The first genomes of the paper preset's generation 0 on both engines: whole evaluations (learning
+and evaluation epochs) get the same fitness wherever both engines run to the end, and every difference
+is explained (which side stopped and why, or where two outputs tied).
 
 Run at an integration tolerance of 1e-5 (the preset's default is 1e-4): at 1e-4 four networks of this
 generation, whose two outputs answer almost alike at every step, see their actions part at a tie closer
-than the engines' integration error (94 of 100 identical, `benchmarks/epl_step.py`); at 1e-5 none does,
-and what is left is where libRoadRunner fails (CVODE's work cap, NLEQ2 looping for ever).
+than the engines' integration error (94 of 100 identical); at 1e-5 none does, and what is left is where
+libRoadRunner fails (CVODE's work cap, NLEQ2 looping for ever). The whole generation is
+`benchmarks/epl_step.py --rtol 1e-5` (its ``fitness_identical_fraction``), or this test with
+``EPL_AGREEMENT_GENOMES=100``; by default a sample of 20 genomes keeps the suite fast.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 
 import numpy as np
 
@@ -36,7 +40,11 @@ def _run(network, config, seed: int, backend: str, conn) -> None:
     conn.send((report, activities))
 
 
-def run(network, config, seed: int, backend: str, timeout: float = 60.0):
+# 20 genomes: 13 express networks; 6 run to the end on both engines, the others stop on one or both
+SAMPLE = int(os.environ.get("EPL_AGREEMENT_GENOMES", "20"))
+
+
+def run(network, config, seed: int, backend: str, timeout: float = 30.0):
     """The evaluation with every step's Active values recorded, in a forked child: libRoadRunner's NLEQ2
     can loop for ever in ``deccon`` (isolating that is the job's executor's business; here a hang is a
     status, "hung")."""
@@ -77,11 +85,11 @@ def explain(native, reference, rtol: float) -> str | None:
     return None
 
 
-def test_a_paper_generation_gets_the_same_fitness_on_both_engines():
+def test_paper_generation_zero_gets_the_same_fitness_on_both_engines():
     config = preset("paper").replace(learner={"integrator_rtol": 1e-5, "integrator_atol": 1e-7})
     rng = np.random.default_rng(config.run.seed)
-    population = [initial_genome(config.neat, rng) for _ in range(config.neat.population_size)]
-    same, explained, unexplained = 0, [], []
+    population = [initial_genome(config.neat, rng) for _ in range(config.neat.population_size)][:SAMPLE]
+    same, both_ran, explained, unexplained = 0, 0, [], []
     for index, genome in enumerate(population):
         network = build_network(genome, config)
         if isinstance(network, str):
@@ -90,6 +98,7 @@ def test_a_paper_generation_gets_the_same_fitness_on_both_engines():
         seed = evaluation_seed(config.run.seed, 0, index)
         native = run(network, config, seed, "native")
         reference = run(network, config, seed, "roadrunner")
+        both_ran += native[0].status == reference[0].status == "ok"
         if native[0].fitness == reference[0].fitness:
             same += 1
             continue
@@ -97,6 +106,8 @@ def test_a_paper_generation_gets_the_same_fitness_on_both_engines():
         line = f"individual {index}: native {native[0].fitness:.4g}, roadrunner {reference[0].fitness:.4g}"
         (explained if why else unexplained).append(f"{line}: {why}" if why else line)
     report = "\n".join(explained + [f"UNEXPLAINED {u}" for u in unexplained])
-    print(f"identical fitness for {same} of {len(population)} individuals\n{report}")
+    near_ties = [e for e in explained if "near tie" in e]
+    print(f"identical fitness for {same} of {len(population)} individuals ({both_ran} ran on both)\n{report}")
     assert not unexplained, report
-    assert same >= 0.95 * len(population), report
+    assert both_ran >= 5, f"only {both_ran} evaluations ran to the end on both engines\n{report}"
+    assert not near_ties, report
