@@ -131,7 +131,7 @@ class FeedForwardNetwork:
                  layer_bounds: list[tuple[int, int]], output_columns: list[int], sigmoid_slope: float) -> None:
         self.n_inputs = n_inputs
         self.n_columns = n_inputs + 1 + len(plan)
-        self.plan = plan                  # per node in column order: (column, ((source column, weight), ...), activation)
+        self.plan = plan  # per node, in column order: (column, ((source column, weight), ...), activation)
         self.layer_bounds = layer_bounds  # [start, stop) columns of each layer
         self.output_columns = np.asarray(output_columns, dtype=np.intp)
         self.sigmoid_slope = sigmoid_slope

@@ -79,7 +79,7 @@ def mut_add_node(genome: Genome, rng: np.random.Generator, config: NeatConfig,
                  tracker: InnovationTracker) -> tuple[Genome]:
     """Split an enabled connection ``a -> b`` into ``a -> new -> b``.
 
-    Which connection (``config.split_choice``):
+    Which connection (``config.split_choice``)::
 
         "oldest_first": in a genome of fewer than 15 connection genes, walk the
                         candidates oldest first and take each with p = 0.7 (none
@@ -205,15 +205,17 @@ def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: Nea
             equal_fitness: bool = False) -> tuple[Genome]:
     """NEAT crossover: align genes by innovation number (Stanley & Miikkulainen 2002, section 3.2, Fig. 4).
 
-    average = (w.p. crossover_average_rate)
-    for each innovation k held by fitter or other:
-        matching (both hold k):  if average: a new, enabled gene with the mean weight
-                                 else:       a copy of either parent's gene (50/50), enabled bit included
-                                 then, if k is disabled in either parent, by ``disabled_gene_rule``:
-                                   "chosen": disable it w.p. disable_inherited_rate (Stanley's code)
-                                   "either": enabled iff a draw spares it (p = 1 - disable_inherited_rate)
-        disjoint or excess:      fitter's gene; other's too if equal_fitness and equal_fitness_union
-                                 (skipped if it would close a cycle in a feed-forward genome)
+    The rule::
+
+        average = (w.p. crossover_average_rate)
+        for each innovation k held by fitter or other:
+            matching (both hold k):  if average: a new, enabled gene with the mean weight
+                                     else:       a copy of either parent's gene (50/50), enabled bit included
+                                     then, if k is disabled in either parent, by ``disabled_gene_rule``:
+                                       "chosen": disable it w.p. disable_inherited_rate (Stanley's code)
+                                       "either": enabled iff a draw spares it (p = 1 - disable_inherited_rate)
+            disjoint or excess:      fitter's gene; other's too if equal_fitness and equal_fitness_union
+                                     (skipped if it would close a cycle in a feed-forward genome)
 
     With "chosen" (the default) a gene disabled in one parent comes back
     enabled in 25 % of averaging crossovers and 12.5 % of the others, and one
