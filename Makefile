@@ -11,6 +11,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev,interop,torch,docs]"
+	@# compile the numba EPL kernel once, here, into its disk cache (otherwise the first run or test pays it)
+	$(BIN)/python -c "from epl_sysbio.dynamics.native import jit_warmup; print(f'EPL kernel compiled in {jit_warmup():.0f} s')"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from functools import partial
@@ -206,6 +207,19 @@ def _genome_arrays(genome: Genome) -> dict[str, list]:
     return {k: v.tolist() for k, v in genomes_to_arrays([genome]).items()}
 
 
+def _prepare_kernel(*, enabled: bool) -> None:
+    """Compile (a machine's first run) or load the compiled kernel here, before any worker starts: spawned
+    workers then load it from numba's disk cache instead of each compiling it at the same time."""
+    from epl_sysbio.dynamics.native import jit_warmup
+
+    if enabled:
+        print("preparing the compiled EPL kernel (a machine's first run compiles it, about a minute)",
+              file=sys.stderr, flush=True)
+    seconds = jit_warmup()
+    if enabled:
+        print(f"kernel ready in {seconds:.1f} s", file=sys.stderr, flush=True)
+
+
 def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resume_run: bool = False,
             executor=None) -> JobResult:
     """Run (or resume) the main job into ``out``; see the module docstring for what it writes.
@@ -236,6 +250,8 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
     reports.mkdir(parents=True, exist_ok=True)
     fitness = partial(epl_fitness, config=config, reports=reports)
     own = executor is None
+    if config.learner.backend == "native":
+        _prepare_kernel(enabled=config.run.progress)
     executor = executor or make_executor(config.run)
     progress = ProgressReporter(config.run.generations, len(records), enabled=config.run.progress)
     ticking = progress.wrap(executor)  # the loop's evaluations tick the progress bar one by one
