@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from epl_sysbio.errors import ConfigError, EplSysbioError
-from epl_sysbio.evolve.config import EvolveConfig, NeatConfig, RunConfig, _section_from_dict, sections_to_toml
+from epl_sysbio.evolve.config import CPPN_NEAT_CHOICES, EvolveConfig, NeatConfig, RunConfig, _section_from_dict, \
+    sections_to_toml
 
 from .expression import EplSubstrateConfig
 from .fitness import FitnessWeights
@@ -51,7 +52,7 @@ _SECTIONS: dict[str, type] = {
 
 #: The CPPN of Algorithm 2: inputs (g_i, s_i, g_j, s_j), three tanh outputs read through atanh.
 CPPN_NEAT = dict(n_inputs=4, n_outputs=3, output_activation="tanh",
-                 activations=("sigmoid", "tanh", "sin", "gauss", "abs", "identity"))
+                 activations=("sigmoid", "tanh", "sin", "gauss", "abs", "identity"), **CPPN_NEAT_CHOICES)
 
 
 @dataclass(frozen=True, kw_only=True)

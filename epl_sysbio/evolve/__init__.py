@@ -5,8 +5,8 @@ imports nothing of SBML, dynamics or tasks.
 """
 
 from .checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
-from .config import ACTIVATION_NAMES, EvolveConfig, NeatConfig, RunConfig, config_from_dict, config_hash, \
-    config_to_toml, load_config
+from .config import ACTIVATION_NAMES, CPPN_NEAT_CHOICES, EvolveConfig, NeatConfig, RunConfig, config_from_dict, \
+    config_hash, config_to_toml, load_config
 from .cppn import FeedForwardNetwork, RecurrentNetwork, activation_function, compile_genome
 from .executors import WORKER_LOST, DaskExecutor, Executor, Outcome, ProcessExecutor, SerialExecutor, TaskLost, \
     evaluate_guarded, make_executor
@@ -22,6 +22,7 @@ from .xor import xor_fitness
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "CPPN_NEAT_CHOICES",
     "ConnectionGene",
     "DaskExecutor",
     "EvolveConfig",

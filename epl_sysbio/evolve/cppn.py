@@ -10,6 +10,7 @@ return ``(n_queries, n_outputs)``; the bias input (1.0) is appended internally.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -87,6 +88,30 @@ def _initial_values(inputs: np.ndarray, n_inputs: int, n_columns: int) -> np.nda
     return values
 
 
+#: Up to this many query rows (all finite), a feed-forward network is evaluated node by node in
+#: plain Python instead of NumPy layers: for XOR's 4 points that is several times faster than
+#: building the layer matrices, which is most of the cost of a tiny batch (benchmarks/neat_xor.py).
+#: Equal to the layer path up to summation order (tests/evolve/test_evolve_cppn.py).
+SMALL_BATCH = 8
+
+
+def _scalar_sigmoid(slope: float) -> Callable[[float], float]:
+    def f(x: float) -> float:
+        z = slope * x
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)  # no overflow for very negative z (as scipy's expit)
+        return e / (1.0 + e)
+    return f
+
+
+_SCALAR: dict[str, Callable[[float], float]] = {
+    "tanh": math.tanh, "sin": math.sin, "gauss": lambda x: math.exp(-x * x), "abs": abs,
+    "identity": lambda x: x, "relu": lambda x: x if x > 0.0 else 0.0 * x,
+    "step": lambda x: 1.0 if x > 0 else 0.0,
+}
+
+
 class FeedForwardNetwork:
     """A compiled acyclic network, evaluated layer by layer.
 
@@ -96,22 +121,68 @@ class FeedForwardNetwork:
 
         values[:, start:stop] = act(values[:, :start] @ W)     # W: (start, stop - start)
 
+    Batches of at most ``SMALL_BATCH`` finite rows take the same plan node by
+    node in plain Python (no layer matrices are built for them).
+
     Nodes with no path to an output are dropped; an output with no input gives activation(0).
     """
 
-    def __init__(self, n_inputs: int, n_columns: int, layers: list, output_columns: np.ndarray) -> None:
+    def __init__(self, n_inputs: int, plan: list[tuple[int, tuple[tuple[int, float], ...], str]],
+                 layer_bounds: list[tuple[int, int]], output_columns: list[int], sigmoid_slope: float) -> None:
         self.n_inputs = n_inputs
-        self.n_columns = n_columns
-        self.layers = layers
-        self.output_columns = output_columns
+        self.n_columns = n_inputs + 1 + len(plan)
+        self.plan = plan  # per node, in column order: (column, ((source column, weight), ...), activation)
+        self.layer_bounds = layer_bounds  # [start, stop) columns of each layer
+        self.output_columns = np.asarray(output_columns, dtype=np.intp)
+        self.sigmoid_slope = sigmoid_slope
+
+    @functools.cached_property
+    def layers(self) -> list[tuple[int, np.ndarray, list]]:
+        """Per layer: (start column, (start, width) weights, [(a, b, activation of columns start+a:start+b)])."""
+        layers = []
+        for start, stop in self.layer_bounds:
+            w = np.zeros((start, stop - start))
+            groups: list = []
+            for j, (_, incoming, name) in enumerate(self.plan[start - self.n_inputs - 1:stop - self.n_inputs - 1]):
+                for src, weight in incoming:
+                    w[src, j] += weight
+                if groups and groups[-1][3] == name:
+                    groups[-1][1] = j + 1
+                else:
+                    groups.append([j, j + 1, activation_function(name, self.sigmoid_slope), name])
+            layers.append((start, w, [(a, b, act) for a, b, act, _ in groups]))
+        return layers
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        values = _initial_values(inputs, self.n_inputs, self.n_columns)
+        x = np.asarray(inputs, dtype=np.float64)
+        if x.ndim == 2 and x.shape[0] <= SMALL_BATCH and x.shape[1] == self.n_inputs and np.isfinite(x).all():
+            return self._small(x)
+        values = _initial_values(x, self.n_inputs, self.n_columns)
         for start, weights, groups in self.layers:
             pre = values[:, :start] @ weights
             for a, b, act in groups:
                 values[:, start + a:start + b] = act(pre[:, a:b])
         return values[:, self.output_columns]
+
+    def _small(self, x: np.ndarray) -> np.ndarray:
+        steps = [(col, incoming, _scalar(name, self.sigmoid_slope)) for col, incoming, name in self.plan]
+        pad = [1.0] + [0.0] * len(self.plan)
+        outputs = self.output_columns.tolist()
+        rows = []
+        for row in x.tolist():
+            v = row + pad
+            for col, incoming, f in steps:
+                total = 0.0
+                for src, weight in incoming:
+                    total += v[src] * weight
+                v[col] = f(total)
+            rows.append([v[o] for o in outputs])
+        return np.array(rows, dtype=np.float64).reshape(len(rows), len(outputs))
+
+
+@functools.lru_cache(maxsize=64)
+def _scalar(name: str, sigmoid_slope: float) -> Callable[[float], float]:
+    return _scalar_sigmoid(sigmoid_slope) if name == "sigmoid" else _SCALAR[name]
 
 
 class RecurrentNetwork:
@@ -194,27 +265,12 @@ def compile_genome(genome: Genome, *, recurrent: bool = False, steps: int = 5,
     ordered = sorted(needed, key=lambda n: (layer[n], genome.nodes[n].activation, n))
     col = {i: i for i in genome.input_ids}
     col.update({n: n_in + 1 + k for k, n in enumerate(ordered)})
-    layers = []
-    k = 0
-    while k < len(ordered):
-        this_layer, start = layer[ordered[k]], n_in + 1 + k
-        stop = k
-        while stop < len(ordered) and layer[ordered[stop]] == this_layer:
-            stop += 1
-        members = ordered[k:stop]
-        w = np.zeros((start, len(members)))
-        for j, n in enumerate(members):
-            for src, weight in incoming.get(n, ()):
-                w[col[src], j] += weight
-        groups, a = [], 0
-        while a < len(members):
-            name = genome.nodes[members[a]].activation
-            b = a
-            while b < len(members) and genome.nodes[members[b]].activation == name:
-                b += 1
-            groups.append((a, b, act_of(members[a])))
-            a = b
-        layers.append((start, w, groups))
-        k = stop
-    return FeedForwardNetwork(n_in, n_in + 1 + len(ordered), layers,
-                              np.asarray([col[i] for i in genome.output_ids], dtype=np.intp))
+    plan = [(col[n], tuple((col[src], w) for src, w in incoming.get(n, ())), genome.nodes[n].activation)
+            for n in ordered]
+    bounds: list[tuple[int, int]] = []
+    for k, n in enumerate(ordered):
+        if k and layer[n] == layer[ordered[k - 1]]:
+            bounds[-1] = (bounds[-1][0], n_in + 2 + k)
+        else:
+            bounds.append((n_in + 1 + k, n_in + 2 + k))
+    return FeedForwardNetwork(n_in, plan, bounds, [col[i] for i in genome.output_ids], sigmoid_slope)

@@ -9,9 +9,11 @@ Each generation:
    failures get ``worst_fitness`` and a line in ``faults.csv``;
 3. record DEAP Statistics in the Logbook and update the HallOfFame;
 4. stop if an evaluation reports ``solved`` or the best fitness reaches
-   ``fitness_threshold``; otherwise reproduce (:func:`~.species.reproduce`)
-   and write a checkpoint holding the next population, the species, the
-   generator state and the innovation counters.
+   ``fitness_threshold``; otherwise reproduce (:func:`~.species.reproduce`;
+   only the two best species when the population's best fitness has not
+   improved for more than ``population_stagnation_generations``) and write a
+   checkpoint holding the next population, the species, the generator state,
+   the innovation counters and the population's stagnation clock.
 
 A run directory has one writer (:class:`~.rundir.RunLock`) and advances by
 atomic renames: the checkpoint of generation ``g + 1`` is the commit of
@@ -64,8 +66,11 @@ class EvolveResult:
 
     ``best`` is the best genome ever evaluated (hall of fame's first);
     ``solution`` the first genome of the last generation whose evaluation
-    reported ``solved`` (None if none did); ``evaluation_seconds`` the time
-    spent inside the fitness function in this call (summed over workers).
+    reported ``solved`` (None if none did) and ``solution_index`` its index in
+    that generation, so ``evaluations - len(population) + solution_index + 1``
+    evaluations had been made when it was found (the NEAT paper's count);
+    ``evaluation_seconds`` the time spent inside the fitness function in this
+    call (summed over workers).
     """
 
     best: Genome
@@ -79,6 +84,7 @@ class EvolveResult:
     species: list[Species]
     run_dir: Path | None
     solution: Genome | None = None
+    solution_index: int | None = None
     evaluation_seconds: float = 0.0
 
 
@@ -95,6 +101,8 @@ class _State:
     hof: tools.HallOfFame
     evaluations: int
     history: list[list[int]]
+    best_ever: float = -np.inf  # the population's best fitness so far ...
+    best_improved: int = 0      # ... and the generation it was reached (the refocus clock)
 
 
 def _fitness_value(genome: Genome) -> float:
@@ -146,6 +154,8 @@ def _save(state: _State, config: EvolveConfig, run_dir: Path) -> None:
         "threshold": state.threshold,
         "next_species_id": state.next_species_id,
         "evaluations": state.evaluations,
+        "best_ever": state.best_ever,
+        "best_improved": state.best_improved,
         "species": [{"id": s.id, "created": s.created, "best_fitness": s.best_fitness,
                      "last_improved": s.last_improved} for s in state.species],
         "logbook": list(state.logbook),
@@ -176,7 +186,8 @@ def _load(path: Path, config: EvolveConfig) -> _State:
         hof.update(genomes_from_arrays(_unprefixed("hof", arrays)))
         state = _State(document["generation"], genomes_from_arrays(_unprefixed("pop", arrays)), species,
                        doc["threshold"], doc["next_species_id"], InnovationTracker(**doc["tracker"]), rng,
-                       logbook, hof, doc["evaluations"], arrays["species_history"].tolist())
+                       logbook, hof, doc["evaluations"], arrays["species_history"].tolist(),
+                       doc["best_ever"], doc["best_improved"])
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"Checkpoint {str(path)!r} lacks run state ({exc!r}); it is not from evolve().") from exc
     _check_state(state, config, path)
@@ -202,6 +213,10 @@ def _check_state(state: _State, config: EvolveConfig, path: Path) -> None:
             state.threshold)
     for name in ("next_species_id", "evaluations"):
         require(name, count(getattr(state, name)), "an int >= 0", getattr(state, name))
+    require("best_improved", count(state.best_improved) and state.best_improved <= state.generation,
+            f"an int in [0, generation = {state.generation}]", state.best_improved)
+    require("best_ever", isinstance(state.best_ever, (int, float)) and not math.isnan(state.best_ever),
+            "a float (not NaN)", state.best_ever)
     for name in ("next_innovation", "next_node_id"):
         require(f"tracker.{name}", count(getattr(state.tracker, name)), "an int >= 0", getattr(state.tracker, name))
     require("population size", len(state.population) == neat.population_size,
@@ -263,7 +278,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
                                          worst=run.worst_fitness))
     stats = _statistics()
     evaluated: list[Genome] = state.population
-    solution, solved, seconds = None, False, 0.0
+    solution, solution_index, solved, seconds = None, None, False, 0.0
     all_faults = _committed_faults(run_dir, state.generation)
     try:
         while state.generation < run.generations:
@@ -279,7 +294,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
                 genome.fitness.values = (outcome.fitness,)
                 seconds += outcome.seconds
                 if outcome.solved and solution is None:
-                    solution = genome.copy()
+                    solution, solution_index = genome.copy(), i
                 if outcome.reason:
                     faults.append([gen, i, seeds[i], outcome.reason])
             all_faults += faults
@@ -302,9 +317,14 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
                 solved = True
                 break
             state.threshold = adjust_threshold(state.threshold, len(state.species), neat)
+            if record["best"] > state.best_ever:
+                state.best_ever, state.best_improved = float(record["best"]), gen
+            refocus = 0 < neat.population_stagnation_generations < gen - state.best_improved
+            if refocus:  # once; then the clock restarts, as in Stanley's code
+                state.best_improved = gen
             fit = np.asarray([_fitness_value(g) for g in evaluated])
             state.population, state.species = reproduce(evaluated, fit, state.species, gen, neat, state.rng,
-                                                        state.tracker)
+                                                        state.tracker, refocus=refocus)
             state.generation += 1
             if run_dir is not None and run.checkpoint_every and state.generation % run.checkpoint_every == 0:
                 _save(state, config, run_dir)
@@ -319,7 +339,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
             plot_fitness(run_dir / "fitness.png", state.logbook)
             plot_species(run_dir / "species.png", np.asarray(state.history))
     return EvolveResult(best, _fitness_value(best), solved, len(state.logbook), state.evaluations, state.logbook,
-                        state.hof, evaluated, state.species, run_dir, solution, seconds)
+                        state.hof, evaluated, state.species, run_dir, solution, solution_index, seconds)
 
 
 def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str | Path | None = None,

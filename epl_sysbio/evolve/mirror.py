@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import NeatConfig
+from .config import CPPN_NEAT_CHOICES, NeatConfig
 from .cppn import compile_genome
 from .genome import Genome
 from .hyperneat import HyperNeatConfig, Substrate
@@ -49,7 +49,7 @@ def mirror_neat_config(**changes: object) -> NeatConfig:
     """NEAT options of the task: 4 inputs, 2 gauss outputs, hidden activations mutating among six."""
     options = dict(n_inputs=4, n_outputs=2, output_activation="gauss",
                    activations=("sigmoid", "tanh", "sin", "gauss", "abs", "identity"),
-                   activation_mutation_rate=0.1)
+                   activation_mutation_rate=0.1, **CPPN_NEAT_CHOICES)
     return NeatConfig(**{**options, **changes})
 
 

@@ -31,41 +31,71 @@ __all__ = [
 
 
 def mut_weights(genome: Genome, rng: np.random.Generator, config: NeatConfig) -> tuple[Genome]:
-    """Perturb or replace every connection weight.
+    """Perturb or replace every connection weight (paper: 90 % perturbed, 10 % new values).
 
     for each connection:
-        with probability ``weight_perturb_fraction``: w += U(-power, power)
-        otherwise:                                  w  = U(-init, init)
+        with probability ``weight_perturb_fraction``: w += U(-weight_perturb_power, weight_perturb_power)
+        otherwise:                                  w  = U(-weight_replace_power, weight_replace_power)
         w = clip(w, -weight_max, weight_max)
+
+    With the default ``weight_replace_power`` (2.5, the perturbation power) a
+    new value is distributed as Stanley's code draws it (its "cold" mutation
+    sets the weight to a perturbation-sized draw).
     """
     conns = [genome.connections[k] for k in sorted(genome.connections)]
     n = len(conns)
     perturb = rng.random(n) < config.weight_perturb_fraction
     delta = rng.uniform(-config.weight_perturb_power, config.weight_perturb_power, n)
-    fresh = rng.uniform(-config.weight_init_range, config.weight_init_range, n)
+    fresh = rng.uniform(-config.weight_replace_power, config.weight_replace_power, n)
     for c, p, d, f in zip(conns, perturb.tolist(), delta.tolist(), fresh.tolist(), strict=True):
         w = c.weight + d if p else f
         c.weight = min(max(w, -config.weight_max), config.weight_max)
     return (genome,)
 
 
+#: Below this many connection genes, ``split_choice = "oldest_first"`` walks from the oldest gene
+#: and stops at each candidate with probability SPLIT_STOP (Stanley's code, 2001).
+SPLIT_WALK_GENES, SPLIT_STOP = 15, 0.7
+
+
+def _connection_to_split(genome: Genome, rng: np.random.Generator, config: NeatConfig) -> int | None:
+    """Innovation number of the connection add-node splits (None: no split this time)."""
+    bias = genome.n_inputs
+    keys = sorted(genome.connections)
+    candidates = [k for k in keys if genome.connections[k].enabled and genome.connections[k].src != bias]
+    if not candidates:
+        return None
+    if config.split_choice == "oldest_first" and len(keys) < SPLIT_WALK_GENES:
+        # Stanley's code: "We bias the search towards older genes because this
+        # encourages splitting to distribute evenly"; a walk past the newest gene splits nothing
+        for k in candidates:
+            if rng.random() < SPLIT_STOP:
+                return k
+        return None
+    return candidates[rng.integers(len(candidates))]
+
+
 def mut_add_node(genome: Genome, rng: np.random.Generator, config: NeatConfig,
                  tracker: InnovationTracker) -> tuple[Genome]:
-    """Split a random enabled connection ``a -> b`` into ``a -> new -> b``.
+    """Split an enabled connection ``a -> b`` into ``a -> new -> b``.
 
-    Connections from the bias are never split (a node fed by the bias alone is
-    a constant; Stanley's reference code skips them too).
+    Which connection (``config.split_choice``)::
 
-    The old connection is disabled; ``a -> new`` gets weight 1 and ``new -> b``
-    the old weight, so the network's function barely changes. The new node
-    draws its activation uniformly from ``config.activations``.
+        "oldest_first": in a genome of fewer than 15 connection genes, walk the
+                        candidates oldest first and take each with p = 0.7 (none
+                        if the walk runs off the end); otherwise one at random
+        "uniform":      one at random
+
+    Candidates are the enabled connections not from the bias (a node fed by
+    the bias alone is a constant; Stanley's code skips them too). The old
+    connection is disabled; ``a -> new`` gets weight 1 and ``new -> b`` the
+    old weight, so the network's function barely changes (paper, section 3.2).
+    The new node draws its activation uniformly from ``config.activations``.
     """
-    bias = genome.n_inputs
-    enabled = [k for k in sorted(genome.connections)
-               if genome.connections[k].enabled and genome.connections[k].src != bias]
-    if not enabled:
+    k = _connection_to_split(genome, rng, config)
+    if k is None:
         return (genome,)
-    old = genome.connections[enabled[rng.integers(len(enabled))]]
+    old = genome.connections[k]
     node, inn_in, inn_out = tracker.split(old.innovation)
     if node in genome.nodes:
         node, inn_in, inn_out = tracker.split(old.innovation, taken=True)
@@ -171,17 +201,39 @@ def mut_neat(genome: Genome, rng: np.random.Generator, config: NeatConfig,
     return (genome,)
 
 
-def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: NeatConfig) -> tuple[Genome]:
-    """NEAT crossover: align genes by innovation number.
+def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: NeatConfig, *,
+            equal_fitness: bool = False) -> tuple[Genome]:
+    """NEAT crossover: align genes by innovation number (Stanley & Miikkulainen 2002, section 3.2, Fig. 4).
 
-    Matching genes are inherited from either parent at random; disjoint and
-    excess genes come from ``fitter`` only, so the child has exactly the
-    fitter parent's structure. A gene disabled in either parent is disabled in
-    the child with probability ``disable_inherited_rate``. Nodes come from
-    ``fitter``; a node both parents hold takes its activation from either.
-    The child's graph (enabled or not) is the fitter parent's, so a
-    feed-forward child stays acyclic.
+    The rule::
+
+        average = (w.p. crossover_average_rate)
+        for each innovation k held by fitter or other:
+            matching (both hold k):  if average: a new, enabled gene with the mean weight
+                                     else:       a copy of either parent's gene (50/50), enabled bit included
+                                     then, if k is disabled in either parent, by ``disabled_gene_rule``:
+                                       "chosen": disable it w.p. disable_inherited_rate (Stanley's code)
+                                       "either": enabled iff a draw spares it (p = 1 - disable_inherited_rate)
+            disjoint or excess:      fitter's gene; other's too if equal_fitness and equal_fitness_union
+                                     (skipped if it would close a cycle in a feed-forward genome)
+
+    With "chosen" (the default) a gene disabled in one parent comes back
+    enabled in 25 % of averaging crossovers and 12.5 % of the others, and one
+    disabled in both only in 25 % of averaging crossovers (rate 0.75): the
+    paper's "75% chance that an inherited gene was disabled if it was
+    disabled in either parent" as Stanley's code applies it
+    (``mate_multipoint`` and ``mate_multipoint_avg``). "either" is the literal
+    reading: 25 % of every such gene comes back.
+
+    With unequal fitness the child has exactly the fitter parent's structure,
+    so a feed-forward child stays acyclic. ``equal_fitness`` follows the
+    paper's Fig. 4, where equal parents pass on the disjoint and excess genes
+    of both. Nodes are the fitter parent's (plus the other's that its
+    inherited genes need); a hidden node both parents hold takes its
+    activation from either.
     """
+    average = config.crossover_average_rate > 0 and rng.random() < config.crossover_average_rate
+    literal = config.disabled_gene_rule == "either"
     connections = {}
     for k in sorted(fitter.connections):
         a = fitter.connections[k]
@@ -189,16 +241,34 @@ def cx_neat(fitter: Genome, other: Genome, rng: np.random.Generator, config: Nea
         if b is None:
             child = a.copy()
         else:
-            child = (a if rng.random() < 0.5 else b).copy()
+            if average:  # a new gene with the mean weight: it starts enabled
+                child = ConnectionGene(k, a.src, a.dst, 0.5 * (a.weight + b.weight))
+            else:        # one parent's copy, enabled bit included
+                child = (a if rng.random() < 0.5 else b).copy()
             if not (a.enabled and b.enabled):
-                child.enabled = not (rng.random() < config.disable_inherited_rate)
+                if literal:
+                    child.enabled = not (rng.random() < config.disable_inherited_rate)
+                elif rng.random() < config.disable_inherited_rate:
+                    child.enabled = False
         connections[k] = child
     nodes = {}
     for i in sorted(fitter.nodes):
         n = fitter.nodes[i]
         m = other.nodes.get(i)
         nodes[i] = n if m is None or n.kind != HIDDEN or rng.random() < 0.5 else m
-    return (Genome(fitter.n_inputs, fitter.n_outputs, nodes, connections),)
+    child = Genome(fitter.n_inputs, fitter.n_outputs, nodes, connections)
+    if equal_fitness and config.equal_fitness_union:
+        pairs = {(c.src, c.dst) for c in connections.values()}
+        for k in sorted(set(other.connections) - set(fitter.connections)):
+            c = other.connections[k]
+            # a node split in both parents in different generations gives the same link two numbers
+            if (c.src, c.dst) in pairs or (not config.recurrent and creates_cycle(child, c.src, c.dst)):
+                continue
+            for i in (c.src, c.dst):
+                nodes.setdefault(i, other.nodes[i])
+            connections[k] = c.copy()
+            pairs.add((c.src, c.dst))
+    return (child,)
 
 
 def compatibility_distance(a: Genome, b: Genome, config: NeatConfig) -> float:
@@ -214,13 +284,9 @@ def compatibility_distance(a: Genome, b: Genome, config: NeatConfig) -> float:
     ka, kb = a.connections, b.connections
     if not ka and not kb:
         return 0.0
-    matching, w = 0, 0.0
-    for k, c in ka.items():
-        d = kb.get(k)
-        if d is not None:
-            matching += 1
-            w += abs(c.weight - d.weight)
-    w = w / matching if matching else 0.0
+    common = ka.keys() & kb.keys()
+    matching = len(common)
+    w = sum([abs(ka[k].weight - kb[k].weight) for k in sorted(common)]) / matching if matching else 0.0
     n = max(len(ka), len(kb))
     if n < config.normalize_threshold:
         n = 1

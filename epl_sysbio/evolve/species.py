@@ -16,7 +16,7 @@ from .genome import Genome, InnovationTracker
 from .operators import compatibility_distance, cx_neat, mut_neat
 
 __all__ = ["Species", "speciate", "adjust_threshold", "shared_fitness", "allocate_offspring",
-           "update_stagnation", "reproduce"]
+           "update_stagnation", "refocus_species", "reproduce"]
 
 
 @dataclass
@@ -111,19 +111,37 @@ def allocate_offspring(shares: np.ndarray, total: int) -> np.ndarray:
     return counts
 
 
-def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Species], generation: int,
-              config: NeatConfig, rng: np.random.Generator,
-              tracker: InnovationTracker) -> tuple[list[Genome], list[Species]]:
-    """One NEAT generation of reproduction.
+def refocus_species(species: list[Species], fitness: np.ndarray, generation: int) -> list[Species]:
+    """The two species with the best fitness this generation (ties by id); their stagnation clocks restart.
 
-    1. Stagnant species are dropped; each remaining species gets offspring in
+    Stanley & Miikkulainen (2002): when the population's best
+    fitness has not improved for more than 20 generations, "only the top two
+    species are allowed to reproduce, refocusing the search into the most
+    promising spaces". The clocks restart (as in Stanley's code) so that the
+    per-species stagnation rule does not undo the refocus a generation later.
+    """
+    top = sorted(species, key=lambda s: (-float(np.max(fitness[s.members])), s.id))[:2]
+    for s in top:
+        s.last_improved = generation
+    ids = {s.id for s in top}
+    return [s for s in species if s.id in ids]
+
+
+def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Species], generation: int,
+              config: NeatConfig, rng: np.random.Generator, tracker: InnovationTracker, *,
+              refocus: bool = False) -> tuple[list[Genome], list[Species]]:
+    """One NEAT generation of reproduction (Stanley & Miikkulainen 2002, sections 3.3 and 4.1).
+
+    1. Stagnant species are dropped (or, with ``refocus``, all but the two
+       best: :func:`refocus_species`); each remaining species gets offspring in
        proportion to the sum of its members' shared fitness.
     2. The champion of each species with at least ``species_elitism_min_size``
        members is copied unchanged.
     3. The rest: parents from the best ``floor(survival_threshold * size) + 1`` members; with
-       probability ``crossover_rate`` a crossover (second parent from another
-       species with probability ``interspecies_mating_rate``) and then mutation,
-       otherwise mutation of a copy.
+       probability ``crossover_rate`` a crossover and then mutation, otherwise
+       mutation of a copy. With probability ``interspecies_mating_rate`` (and
+       if there is another species) the second parent comes from another
+       species' parents.
     4. Each surviving species' next representative is a random member of this generation.
 
     Returns the children and the surviving species.
@@ -131,6 +149,8 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
     tracker.new_generation()
     fitness = np.asarray(fitness, dtype=np.float64)
     alive = update_stagnation(species, fitness, generation, config)
+    if refocus:
+        alive = refocus_species(species, fitness, generation)
     shared = shared_fitness(fitness, species)
     counts = allocate_offspring([shared[s.members].sum() for s in alive], config.population_size)
     pools = []
@@ -138,7 +158,7 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
         ranked = sorted(s.members, key=lambda i: (-fitness[i], i))
         pools.append(ranked[: int(config.survival_threshold * len(ranked)) + 1])
     children: list[Genome] = []
-    for s, pool, n in zip(alive, pools, counts.tolist(), strict=True):
+    for j, (s, pool, n) in enumerate(zip(alive, pools, counts.tolist(), strict=True)):
         if n > 0 and len(s.members) >= config.species_elitism_min_size:
             children.append(population[pool[0]].copy())
             n -= 1
@@ -146,12 +166,13 @@ def reproduce(population: list[Genome], fitness: np.ndarray, species: list[Speci
             mom = pool[rng.integers(len(pool))]
             if rng.random() < config.crossover_rate:
                 if len(alive) > 1 and rng.random() < config.interspecies_mating_rate:
-                    other = pools[rng.integers(len(pools))]
+                    other = pools[(j + 1 + rng.integers(len(pools) - 1)) % len(pools)]  # any species but this
                     dad = other[rng.integers(len(other))]
                 else:
                     dad = pool[rng.integers(len(pool))]
                 a, b = (mom, dad) if (fitness[mom], -mom) >= (fitness[dad], -dad) else (dad, mom)
-                (child,) = cx_neat(population[a], population[b], rng, config)
+                (child,) = cx_neat(population[a], population[b], rng, config,
+                                   equal_fitness=bool(fitness[a] == fitness[b]))
             else:
                 child = population[mom].copy()
             del child.fitness.values

@@ -89,3 +89,8 @@ def leaky_xor(genome: Genome, seed: int) -> float:
     """:func:`noisy_xor` that leaks 4 MB per call, as native code can (nothing frees it)."""
     _HOARD.append(os.urandom(4 * 1024 * 1024))
     return noisy_xor(genome, seed)
+
+
+def rounded_xor(genome: Genome, seed: int) -> float:
+    """XOR fitness rounded to one decimal: the best stops improving early (population-wide stagnation)."""
+    return round(xor_fitness(genome, seed)[0], 1)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from epl_sysbio.errors import InvalidValueError
 from epl_sysbio.evolve import NeatConfig, activation_function, compile_genome, random_genome
+from epl_sysbio.evolve.cppn import SMALL_BATCH
 
 from test_evolve_operators import build
 
@@ -53,6 +54,22 @@ def test_vectorised_equals_row_by_row(seed):
         x = rng.normal(size=(17, 3))
         rows = np.vstack([net(row) for row in x])
         np.testing.assert_allclose(net(x), rows, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_small_batches_node_by_node_equal_the_layer_path(seed):
+    # batches of at most SMALL_BATCH rows take the plain-Python path; 17 rows take the NumPy layers
+    rng = np.random.default_rng(seed)
+    cfg = NeatConfig(n_inputs=3, n_outputs=2,
+                     activations=("sigmoid", "tanh", "sin", "gauss", "abs", "relu", "identity", "step"))
+    g = random_genome(cfg, rng, rounds=8)
+    net = compile_genome(g, sigmoid_slope=float(rng.uniform(1, 6)))
+    x = rng.normal(scale=3.0, size=(17, 3))
+    assert SMALL_BATCH < 17
+    layered = net(x)
+    np.testing.assert_allclose(net(x[:SMALL_BATCH]), layered[:SMALL_BATCH], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(net(x[:1]), layered[:1], rtol=1e-12, atol=1e-12)
 
 
 def test_activations():

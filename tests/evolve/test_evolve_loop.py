@@ -12,7 +12,7 @@ from epl_sysbio.evolve import EvolveConfig, evolve, latest_checkpoint, list_chec
 from epl_sysbio.evolve.xor import XOR_INPUTS, XOR_TARGETS
 from epl_sysbio.evolve import compile_genome
 
-from evolve_helpers import faulty, noisy_xor
+from evolve_helpers import faulty, noisy_xor, rounded_xor
 
 
 def small(seed=0, generations=6, **run):
@@ -53,6 +53,29 @@ def test_resume_gives_the_uninterrupted_logbook(tmp_path):
     again = resume(tmp_path / "cut", noisy_xor, checkpoint=tmp_path / "cut" / "checkpoints" / "gen-000006.json")
     assert list(again.logbook) == list(full.logbook)
     assert len(list_checkpoints(tmp_path / "cut" / "checkpoints")) == 3  # keep_checkpoints
+
+
+def test_population_wide_stagnation_refocuses_and_survives_a_resume(tmp_path, monkeypatch):
+    # a clock of 1 generation: whenever the best has not improved for 2, only the two best species breed
+    config = small(generations=10).replace(neat={"population_stagnation_generations": 1})
+    import epl_sysbio.evolve.loop as loop
+    refocused = []
+    reproduce = loop.reproduce
+
+    def spy(*args, refocus=False, **kwargs):
+        refocused.append(refocus)
+        children, alive = reproduce(*args, refocus=refocus, **kwargs)
+        assert not refocus or len(alive) <= 2
+        return children, alive
+
+    monkeypatch.setattr(loop, "reproduce", spy)
+    full = evolve(rounded_xor, config, run_dir=tmp_path / "full")
+    assert any(refocused) and not all(refocused)
+    evolve(rounded_xor, config.replace(run={"generations": 4}), run_dir=tmp_path / "cut")
+    state = json.loads(latest_checkpoint(tmp_path / "cut" / "checkpoints").read_text())["state"]
+    assert {"best_ever", "best_improved"} <= set(state)
+    resumed = resume(tmp_path / "cut", rounded_xor, generations=10)
+    assert list(resumed.logbook) == list(full.logbook)
 
 
 def test_damaged_checkpoints_are_refused(tmp_path):

@@ -23,6 +23,8 @@ from epl_sysbio.evolve.genome import BIAS, HIDDEN, INPUT, OUTPUT, genomes_from_a
 from epl_sysbio.evolve.operators import creates_cycle
 
 CONFIG = NeatConfig()
+CHOOSE = NeatConfig(crossover_average_rate=0.0)  # every matching gene copied from one parent
+SPLIT_ANY = NeatConfig(split_choice="uniform")   # add-node always splits when it can
 
 
 def build(conns: list[tuple], hidden: tuple[int, ...] = (4, 5)) -> Genome:
@@ -55,7 +57,7 @@ def test_compatibility_distance_matches_hand_computation():
 @pytest.mark.parametrize("seed", range(5))
 def test_crossover_aligns_matching_disjoint_and_excess_genes(seed):
     rng = np.random.default_rng(seed)
-    (child,) = cx_neat(PARENT1, PARENT2, rng, CONFIG)
+    (child,) = cx_neat(PARENT1, PARENT2, rng, CHOOSE)
     # disjoint and excess genes come from the fitter parent only
     assert sorted(child.connections) == [1, 2, 3, 4, 5, 8]
     for k in (1, 2, 3, 4, 5):  # matching: from either parent, endpoints equal
@@ -63,22 +65,22 @@ def test_crossover_aligns_matching_disjoint_and_excess_genes(seed):
         assert (child.connections[k].src, child.connections[k].dst) == (PARENT1.connections[k].src,
                                                                          PARENT1.connections[k].dst)
     assert child.connections[8].weight == 0.8
-    (child2,) = cx_neat(PARENT2, PARENT1, rng, CONFIG)
+    (child2,) = cx_neat(PARENT2, PARENT1, rng, CHOOSE)
     assert sorted(child2.connections) == [1, 2, 3, 4, 5, 6, 7, 9, 10]
     assert child2.connections[10].weight == -1.0
     # parents untouched
     assert PARENT1.connections[1].weight == 0.1 and PARENT2.connections[1].weight == -0.1
 
 
-def test_crossover_mixes_parents_and_disables_inherited_genes_at_rate():
+def test_crossover_mixes_parents():
     rng = np.random.default_rng(0)
-    from_parent1, disabled5, n = 0, 0, 4000
+    from_parent1, averaged, n = 0, 0, 4000
     for _ in range(n):
         (child,) = cx_neat(PARENT1, PARENT2, rng, CONFIG)
         from_parent1 += child.connections[1].weight > 0
-        disabled5 += not child.connections[5].enabled
-    assert abs(from_parent1 / n - 0.5) < 0.04
-    assert abs(disabled5 / n - CONFIG.disable_inherited_rate) < 0.04
+        averaged += child.connections[1].weight == 0.0
+    assert abs(averaged / n - CONFIG.crossover_average_rate) < 0.03
+    assert abs(from_parent1 / (n - averaged) - 0.5) < 0.04
 
 
 def test_innovation_numbers_are_shared_within_a_generation():
@@ -86,8 +88,8 @@ def test_innovation_numbers_are_shared_within_a_generation():
     tracker = InnovationTracker(20, 10)
     a = build([(1, 0, 3, 0.5)], hidden=())
     b = build([(1, 0, 3, -0.5)], hidden=())
-    mut_add_node(a, rng, CONFIG, tracker)
-    mut_add_node(b, rng, CONFIG, tracker)
+    mut_add_node(a, rng, SPLIT_ANY, tracker)
+    mut_add_node(b, rng, SPLIT_ANY, tracker)
     assert sorted(a.connections) == sorted(b.connections) == [1, 20, 21]
     assert set(a.nodes) == set(b.nodes) and 10 in a.nodes
     assert not a.connections[1].enabled and a.connections[20].weight == 1.0 and a.connections[21].weight == 0.5
@@ -97,7 +99,7 @@ def test_innovation_numbers_are_shared_within_a_generation():
     # next generation: the same mutation gets new numbers
     tracker.new_generation()
     c = build([(1, 0, 3, 0.5)], hidden=())
-    mut_add_node(c, rng, CONFIG, tracker)
+    mut_add_node(c, rng, SPLIT_ANY, tracker)
     assert sorted(c.connections) == [1, 24, 25] and 11 in c.nodes
 
 
@@ -105,10 +107,10 @@ def test_splitting_the_same_connection_twice_in_one_genome_gets_fresh_numbers():
     rng = np.random.default_rng(2)
     tracker = InnovationTracker(20, 10)
     g = build([(1, 0, 3, 0.5)], hidden=())
-    mut_add_node(g, rng, CONFIG, tracker)
+    mut_add_node(g, rng, SPLIT_ANY, tracker)
     g.connections[1].enabled = True
     g.connections[20].enabled = g.connections[21].enabled = False
-    mut_add_node(g, rng, CONFIG, tracker)
+    mut_add_node(g, rng, SPLIT_ANY, tracker)
     assert len(g.nodes) == 6 and len(g.connections) == 5
 
 
@@ -143,3 +145,84 @@ def test_genome_arrays_round_trip_keeps_order_and_fitness():
     assert back == g and back1 == PARENT1
     assert list(back.connections) == list(g.connections)
     assert back.fitness.values == (2.5,) and not back1.fitness.valid
+
+
+def test_averaging_crossover_gives_mean_weights_and_re_enables_at_the_paper_rate():
+    # Stanley's mate_multipoint_avg: matching genes get the mean weight and start enabled;
+    # a gene disabled in either parent is then disabled with p = 0.75 (so 25 % come back)
+    cfg = NeatConfig(crossover_average_rate=1.0)
+    rng = np.random.default_rng(6)
+    enabled2, n = 0, 4000
+    for _ in range(n):
+        (child,) = cx_neat(PARENT1, PARENT2, rng, cfg)
+        assert child.connections[1].weight == pytest.approx(0.0)
+        assert child.connections[4].weight == pytest.approx(0.0) and child.connections[4].enabled
+        enabled2 += child.connections[2].enabled  # disabled in both parents
+    assert abs(enabled2 / n - (1 - cfg.disable_inherited_rate)) < 0.03
+
+
+def test_choosing_crossover_keeps_a_gene_disabled_in_both_parents_disabled():
+    # Stanley's mate_multipoint: the chosen parent's gene, enabled bit included; disabled
+    # in one parent only: enabled iff the enabled copy is chosen and the 0.75 draw spares it
+    cfg = NeatConfig(crossover_average_rate=0.0)
+    rng = np.random.default_rng(7)
+    enabled5, n = 0, 4000
+    for _ in range(n):
+        (child,) = cx_neat(PARENT1, PARENT2, rng, cfg)
+        assert not child.connections[2].enabled
+        enabled5 += child.connections[5].enabled
+    assert abs(enabled5 / n - 0.5 * (1 - cfg.disable_inherited_rate)) < 0.03
+
+
+def test_equally_fit_parents_pass_on_the_disjoint_and_excess_genes_of_both():
+    # the paper's Figure 4 ("equal fitnesses are assumed"): the offspring holds genes 1-10
+    (child,) = cx_neat(PARENT1, PARENT2, np.random.default_rng(8), CONFIG, equal_fitness=True)
+    assert sorted(child.connections) == list(range(1, 11))
+    assert child.connections[8].weight == 0.8 and child.connections[10].weight == -1.0
+    assert {4, 5} <= set(child.nodes)
+
+
+def test_weight_replacement_draws_like_a_perturbation():
+    # a new random value (10 % of weights in the paper) is U(-2.5, 2.5) by default, as Stanley's "cold"
+    # mutation; weight_replace_power sets another range
+    for power in (NeatConfig().weight_replace_power, 1.0):
+        cfg = NeatConfig(weight_perturb_fraction=0.0, weight_replace_power=power)
+        g = build([(k, 0, 3, 100.0) for k in range(1, 2001)], hidden=())
+        mut_weights(g, np.random.default_rng(9), cfg)
+        w = np.array([c.weight for c in g.connections.values()])
+        assert np.abs(w).max() <= power and abs(np.abs(w).mean() - power / 2) < 0.05 * power
+    assert NeatConfig().weight_replace_power == NeatConfig().weight_perturb_power
+
+
+def test_literal_disabled_gene_rule_re_enables_a_quarter_of_disabled_genes():
+    cfg = NeatConfig(crossover_average_rate=0.0, disabled_gene_rule="either")
+    rng = np.random.default_rng(11)
+    enabled2, n = 0, 4000
+    for _ in range(n):
+        (child,) = cx_neat(PARENT1, PARENT2, rng, cfg)
+        enabled2 += child.connections[2].enabled  # disabled in both parents
+    assert abs(enabled2 / n - (1 - cfg.disable_inherited_rate)) < 0.03
+
+
+def test_equal_fitness_union_can_be_turned_off():
+    cfg = NeatConfig(equal_fitness_union=False)
+    (child,) = cx_neat(PARENT1, PARENT2, np.random.default_rng(8), cfg, equal_fitness=True)
+    assert sorted(child.connections) == [1, 2, 3, 4, 5, 8]
+
+
+@pytest.mark.parametrize("choice", ["oldest_first", "uniform"])
+def test_add_node_split_choice(choice):
+    # oldest_first (Stanley's code, genomes under 15 genes): the oldest candidate with p = 0.7,
+    # the next with 0.3 * 0.7, none with 0.3 ** 2; uniform: each candidate with 1/2
+    cfg = NeatConfig(split_choice=choice)
+    rng = np.random.default_rng(10)
+    counts = {1: 0, 2: 0, None: 0}
+    for _ in range(4000):
+        g = build([(1, 0, 3, 0.5), (2, 1, 3, 0.5), (3, 2, 3, 0.5)], hidden=())  # 3 is from the bias
+        mut_add_node(g, rng, cfg, InnovationTracker(20, 10))
+        split = [k for k in (1, 2) if not g.connections[k].enabled]
+        counts[split[0] if split else None] += 1
+        assert g.connections[3].enabled
+    want = {1: 0.7, 2: 0.21, None: 0.09} if choice == "oldest_first" else {1: 0.5, 2: 0.5, None: 0.0}
+    for k, p in want.items():
+        assert abs(counts[k] / 4000 - p) < 0.025

@@ -122,3 +122,30 @@ def test_interspecies_mating_rate_is_respected(rate):
     assert len(children) == 7
     b_children = sum(7 in c.connections for c in children)
     assert b_children == 4 if rate == 0.0 else b_children > 4
+
+
+def test_only_species_of_more_than_five_keep_their_champion():
+    # paper: "The champion of each species with more than five networks was copied ... unchanged"
+    assert NeatConfig().species_elitism_min_size == 6
+    for size, elite in ((5, False), (6, True)):
+        cfg = NeatConfig(population_size=size, weight_mutation_rate=1.0, weight_perturb_fraction=1.0,
+                         crossover_rate=0.0, add_node_rate=0.0, add_connection_rate=0.0)
+        rng = np.random.default_rng(2)
+        pop = [initial_genome(cfg, rng) for _ in range(size)]
+        fitness = np.arange(1.0, size + 1.0)
+        species, _ = speciate(pop, [], 3.0, cfg, 0, 0)
+        children, _ = reproduce(pop, fitness, species, 0, cfg, rng, initial_tracker(cfg))
+        assert (children[0] == pop[-1]) is elite
+
+
+def test_refocus_lets_only_the_two_best_species_reproduce_and_restarts_their_clocks():
+    cfg = NeatConfig(population_size=9, species_elitism_min_size=100)
+    rng = np.random.default_rng(4)
+    pop = [initial_genome(cfg, rng) for _ in range(9)]
+    # all three stagnant for 30 generations (best 10 never reached again): refocus still breeds the top two
+    species = [Species(i, pop[3 * i], 0, best_fitness=10.0, last_improved=0, members=list(range(3 * i, 3 * i + 3)))
+               for i in range(3)]
+    fitness = np.array([1.0, 1, 1, 5, 5, 5, 3, 3, 3])
+    children, alive = reproduce(pop, fitness, species, 30, cfg, rng, initial_tracker(cfg), refocus=True)
+    assert [s.id for s in alive] == [1, 2] and len(children) == 9
+    assert [s.last_improved for s in alive] == [30, 30]
