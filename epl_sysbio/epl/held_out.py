@@ -224,10 +224,12 @@ def plot_learning_curves(path: Path, task: str, evaluations: dict[str, LifetimeE
         sem = ev.curves.std(axis=0, ddof=1) / np.sqrt(ev.n) if ev.n > 1 else np.zeros(n_points)
         ax.plot(x, mean, style, color=colour, marker=marker, ms=4, label=f"{text} ({ev.mean_score:.1f})")
         ax.fill_between(x, mean - sem, mean + sem, color=colour, alpha=0.15)
-    greys = plt.get_cmap("Greys")
+    # references: thin lines, each its own colour and dash, none of the champion's or the ablations' colours
+    colours = ("tab:gray", "tab:orange", "tab:brown", "tab:olive", "tab:cyan", "tab:pink", "black")
+    dashes = ((0, (1, 1)), (0, (4, 2)), (0, (6, 2, 1, 2)), (0, (2, 2)), (0, (8, 3)), (0, (1, 3)), (0, (3, 1, 1, 1)))
     for i, (name, ev) in enumerate((references or {}).items()):
-        ax.plot(x, ev.curves.mean(axis=0), ls=(0, (1, 1)), color=greys(0.35 + 0.6 * i / max(1, len(references) - 1)),
-                lw=1.4, label=f"{name} ({ev.mean_score:.1f})")
+        ax.plot(x, ev.curves.mean(axis=0), ls=dashes[i % len(dashes)], color=colours[i % len(colours)],
+                lw=1.3, label=f"{name} ({ev.mean_score:.1f})")
     ax.set_xlabel("pulls (end of each window of 10)" if bandit else "episode")
     ax.set_ylabel(label)
     ax.set_ylim(-2, 102)
