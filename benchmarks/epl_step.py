@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -39,7 +38,9 @@ from epl_sysbio.dynamics.native import jit_warmup
 from epl_sysbio.epl.config import preset
 from epl_sysbio.epl.fitness import evaluate_learner
 from epl_sysbio.epl.substrate import build_network, make_learner, quiet_native_stderr, task_for
+from epl_sysbio.errors import NativeCrashError, TimeLimitError
 from epl_sysbio.evolve import evaluation_seed, initial_genome
+from epl_sysbio.isolation import run_isolated
 
 BINS = ((0, 15), (16, 25), (26, 35), (36, 10**6))
 
@@ -54,31 +55,26 @@ def jit_seconds() -> tuple[float, float]:
     return runs[0], runs[1]
 
 
-def _evaluate(network, config, seed: int, backend: str, conn) -> None:
+def _evaluate(network, config, seed: int, backend: str) -> dict:
     with quiet_native_stderr():
         learner = make_learner(network, config, backend=backend)
         t0 = time.process_time()
         report = evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness)
         seconds = time.process_time() - t0
-    conn.send({"fitness": report.fitness, "status": report.status, "message": report.message,
-               "steps": learner.steps, "cpu_s": seconds, "species": len(learner.dynamics.ids)})
+    return {"fitness": report.fitness, "status": report.status, "message": report.message,
+            "steps": learner.steps, "cpu_s": seconds, "species": len(learner.dynamics.ids)}
 
 
 def evaluate(network, config, seed: int, backend: str, timeout: float) -> dict:
-    """One evaluation in a forked child: libRoadRunner's NLEQ2 can loop for ever (in ``deccon``) on some
-    states, and a hang is a result here ("hung"), not a stalled benchmark."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_evaluate, args=(network, config, seed, backend, child))
-    proc.start()
-    child.close()
-    ready = parent.poll(timeout)
-    result = parent.recv() if ready else None
-    if not ready:
-        proc.kill()
-    proc.join()
-    return result or {"fitness": 0.0, "status": "hung", "message": f"no result within {timeout:g} s (killed)",
-                      "steps": 0, "cpu_s": 0.0, "species": None}
+    """One evaluation in a child process (:func:`~epl_sysbio.isolation.run_isolated`): libRoadRunner's NLEQ2
+    can loop for ever (in ``deccon``) on some states, and a hang is a result here ("hung"), not a stalled
+    benchmark."""
+    try:
+        return run_isolated(_evaluate, network, config, seed, backend, timeout=timeout,
+                            label=f"a {backend} evaluation")
+    except (TimeLimitError, NativeCrashError) as exc:
+        status = "hung" if isinstance(exc, TimeLimitError) else "crashed"
+        return {"fitness": 0.0, "status": status, "message": str(exc), "steps": 0, "cpu_s": 0.0, "species": None}
 
 
 def main() -> None:

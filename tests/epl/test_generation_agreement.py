@@ -12,7 +12,6 @@ libRoadRunner fails (CVODE's work cap, NLEQ2 looping for ever). The whole genera
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 
 import numpy as np
@@ -20,10 +19,12 @@ import numpy as np
 from epl_sysbio.epl.config import preset
 from epl_sysbio.epl.fitness import LearnerReport, evaluate_learner
 from epl_sysbio.epl.substrate import build_network, make_learner, quiet_native_stderr, task_for
+from epl_sysbio.errors import NativeCrashError, TimeLimitError
 from epl_sysbio.evolve import evaluation_seed, initial_genome
+from epl_sysbio.isolation import run_isolated
 
 
-def _run(network, config, seed: int, backend: str, conn) -> None:
+def _run(network, config, seed: int, backend: str):
     learner = make_learner(network, config, backend=backend)
     activities = []
     step = learner.step
@@ -37,7 +38,7 @@ def _run(network, config, seed: int, backend: str, conn) -> None:
     learner.step = recording
     with quiet_native_stderr():
         report = evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness)
-    conn.send((report, activities))
+    return report, activities
 
 
 # 20 genomes: 13 express networks; 6 run to the end on both engines, the others stop on one or both
@@ -45,22 +46,16 @@ SAMPLE = int(os.environ.get("EPL_AGREEMENT_GENOMES", "20"))
 
 
 def run(network, config, seed: int, backend: str, timeout: float = 30.0):
-    """The evaluation with every step's Active values recorded, in a forked child: libRoadRunner's NLEQ2
-    can loop for ever in ``deccon`` (isolating that is the job's executor's business; here a hang is a
-    status, "hung")."""
-    ctx = multiprocessing.get_context("fork")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_run, args=(network, config, seed, backend, child))
-    proc.start()
-    child.close()
-    result = parent.recv() if parent.poll(timeout) else None
-    proc.kill()
-    proc.join()
-    if result is None:
+    """The evaluation with every step's Active values recorded, in a child process
+    (:func:`~epl_sysbio.isolation.run_isolated`): libRoadRunner's NLEQ2 can loop for ever in ``deccon``
+    (isolating that is the job's executor's business; here a hang is a status, "hung")."""
+    try:
+        return run_isolated(_run, network, config, seed, backend, timeout=timeout, label=f"a {backend} evaluation")
+    except (TimeLimitError, NativeCrashError) as exc:
+        status = "hung" if isinstance(exc, TimeLimitError) else "crashed"
         return LearnerReport(fitness=0.0, performance=0.0, epoch_scores=(), eval_scores=(), steps_to_goal=None,
-                             learning_steps=0, size=network.size, status="hung",
-                             message=f"{backend}: no result within {timeout:g} s (killed)"), []
-    return result
+                             learning_steps=0, size=network.size, status=status,
+                             message=f"{backend}: {exc}"), []
 
 
 def explain(native, reference, rtol: float) -> str | None:
