@@ -78,9 +78,6 @@ class EplJobConfig:
         if (n.n_inputs, n.n_outputs) != (4, 3):
             raise ConfigError(f"[neat] n_inputs and n_outputs must be 4 and 3 for the EPL CPPN "
                               f"(g_i, s_i, g_j, s_j) -> 3 outputs. Got {n.n_inputs} and {n.n_outputs} instead.")
-        if self.run.checkpoint_every != 1:
-            raise ConfigError(f"[run] checkpoint_every must be 1 for the main job (it steps one generation at a "
-                              f"time through checkpoints). Got {self.run.checkpoint_every} instead.")
 
     @property
     def evolve_config(self) -> EvolveConfig:

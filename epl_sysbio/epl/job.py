@@ -2,47 +2,46 @@
 
 :func:`run_job` checks everything before any compute (config, task, run
 directory writable, not overwriting a previous run without ``force``, a
-resume only under the same config), then steps the generic generation loop
-(:mod:`epl_sysbio.evolve.loop`) one generation at a time through its
-checkpoints, records each generation's best learner's details (workers write
-every evaluation's report to ``neat/reports/<seed>.json``; the best's is kept
-in generations.jsonl) and its Eq. 4 alignment, and writes::
+resume only under the same config), then runs the generic generation loop
+(:mod:`epl_sysbio.evolve.loop`) once, with :func:`epl_fitness` as its fitness
+(each evaluation hands back its report, network, learned state and first
+output traces as the loop's ``info``) and the job as its reporter
+(:class:`~epl_sysbio.evolve.report.Reporter`: per generation, the champion's
+Eq. 4 alignment and its line in ``generations.jsonl``). It writes::
 
     <out>/config.toml        the exact job config (all six sections)
     <out>/logbook.csv        a row per generation: gen, best_fitness, mean_fitness, species,
                              evaluations, wall_s, and the best learner's details
-    <out>/summary.json       headline figures (see :func:`summarise`)
-    <out>/generations.jsonl  per generation: the best genome and its learner report
+    <out>/summary.json       headline figures (:func:`~.summary.summarise`)
+    <out>/generations.jsonl  per generation: the best genome, its learner report, network and learned state
     <out>/neat/              the generation loop's own files: checkpoints/, faults.csv, best.json
     <out>/plots/             fitness.png, training_time.png, network_gen<g>.png, trace.png
-    <out>/best/              the champion as model.xml (SBML), model.ant, model.omex, genome.json
+    <out>/best/              the champion as model.xml (SBML), model.ant, model.omex, genome.json,
+                             learner.json (report, learned state, libRoadRunner re-check), trace.npz
     <out>/ablations.csv      lifetime tasks: the champion, its ablations and the reference policies
                              on held-out lifetimes (:mod:`.held_out`; also plots/learning_curves.png)
+
+Export and plots read what the evaluations recorded; nothing is re-evaluated.
 
 The run directory has one writer (:class:`~epl_sysbio.evolve.rundir.RunLock`:
 a second run, ``--resume`` or ``--force`` on a live run is refused) and one
 journal, ``generations.jsonl``, rewritten atomically after each generation:
-generation ``g`` is committed when the journal holds its line. The generic
-loop's checkpoint of ``g + 1`` is written just before, so a resume continues
-from the checkpoint of the first generation the journal lacks (re-evaluating
-it: evaluations are pure), and ``logbook.csv`` and ``summary.json`` are
-derived from the journal. A kill at any moment therefore leaves a directory
-that ``--resume`` continues to the logbook an uninterrupted run writes
-(``tests/epl/test_kill_resume.py`` kills runs at random moments to prove it).
+generation ``g`` is committed when the journal holds its line. The loop tells
+its reporters before it writes the checkpoint that follows, so the journal is
+never behind the newest checkpoint; a resume continues from that checkpoint,
+repeating (evaluations are pure) and re-journalling the generations after it,
+and ``logbook.csv`` and ``summary.json`` are derived from the journal. A kill
+at any moment therefore leaves a directory that ``--resume`` continues to the
+logbook an uninterrupted run writes (``tests/epl/test_kill_resume.py`` kills
+runs at random moments to prove it).
 
-Training time (the paper's Fig. 3) is the best learner's learning steps to
-the goal (feedback injections until the end of its first epoch scoring >=
-``task.goal``); the reduction per generation is minus the slope of a
-least-squares line through ``100 * steps(g) / steps(g0)`` over the
-generations ``g >= g0`` whose best learner reached the goal, ``g0`` the first.
-On lifetime tasks the training time is the learning speed (mean trials to
-the criterion, :mod:`.ablations`), "reached" meaning in at least half of the
-lifetimes; the logbook also holds the lowest and the mean learning speed of
-each generation's learners.
+The logbook's training time is that of :mod:`.summary`; on lifetime tasks it
+also holds the lowest and the mean learning speed of each generation's learners.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import shutil
@@ -56,10 +55,10 @@ from typing import Any
 import numpy as np
 
 from epl_sysbio.errors import CheckpointError, ConfigError, NativeCrashError, TimeLimitError
-from epl_sysbio.evolve import Genome, evaluation_seed, evolve, genome_to_dict, make_executor, resume
-from epl_sysbio.evolve.checkpoint import atomic_write, list_checkpoints
+from epl_sysbio.evolve import Evaluation, Genome, evolve, genome_to_dict, make_executor, resume
+from epl_sysbio.evolve.checkpoint import atomic_write
 from epl_sysbio.evolve.genome import genomes_from_arrays, genomes_to_arrays
-from epl_sysbio.evolve.report import ProgressReporter, write_logbook_csv
+from epl_sysbio.evolve.report import GenerationReport, Reporter, write_logbook_csv
 from epl_sysbio.evolve.rundir import LOCK_NAME, RunLock
 from epl_sysbio.isolation import run_isolated
 
@@ -67,7 +66,9 @@ from .config import EplJobConfig, job_config_hash, job_config_to_toml, load_job_
 from .fitness import LearnerReport
 from .learner import LEARNER_STATUSES
 from .lifetime_tasks import LIFETIME_TASKS
-from .substrate import evaluate_genome
+from .plots import write_plots
+from .substrate import evaluate_genome_fully
+from .summary import summarise
 
 __all__ = ["JobResult", "run_job", "prepare_run_dir", "summarise", "epl_fitness", "RUN_FILES"]
 
@@ -76,44 +77,19 @@ RUN_FILES = ("config.toml", "logbook.csv", "summary.json", "generations.jsonl", 
              "ablations.csv")
 
 
-def epl_fitness(genome: Genome, seed: int, config: EplJobConfig, reports: Path | None = None) -> float:
-    """The generation loop's fitness: :func:`evaluate_genome`'s (picklable through ``partial``).
-
-    With ``reports``, the full report is also written to ``reports/<seed>.json``
-    (atomically; a retried evaluation writes the same text), so that the main
-    process learns the details of a generation's best without re-evaluating it.
-    """
-    report = evaluate_genome(genome, seed, config)
-    if reports is not None:
-        atomic_write(Path(reports) / f"{seed}.json", json.dumps(report.to_dict()).encode())
-    return report.fitness
+def epl_fitness(genome: Genome, seed: int, config: EplJobConfig) -> Evaluation:
+    """The generation loop's fitness (picklable through ``partial``): :func:`evaluate_genome_fully`'s fitness,
+    with the rest of the evaluation (report, network, learned state, first traces) as the loop's ``info``."""
+    evaluation = evaluate_genome_fully(genome, seed, config)
+    return Evaluation(evaluation.report.fitness, info=evaluation.to_info())
 
 
-def _take_reports(reports: Path, seed: int, population: int,
-                  fitness: float) -> tuple[LearnerReport, dict[str, int], list[float]]:
-    """The best's report from the side channel, the generation's learner statuses and the learning speeds
-    of its learners that ran (lifetime tasks); the reports are then removed.
-
-    An evaluation that was lost (its worker killed at the time limit, or dying) wrote no report: it counts
-    as ``lost``, and if it is the best (every evaluation lost), its report says so."""
-    path = reports / f"{seed}.json"
-    if path.exists():
-        best = LearnerReport.from_dict(json.loads(path.read_text()))
-    else:
-        best = LearnerReport(fitness=fitness, performance=0.0, epoch_scores=(), eval_scores=(), steps_to_goal=None,
-                             learning_steps=0, size=0, status="lost",
-                             message="the evaluation was lost (see neat/faults.csv)")
-    statuses: dict[str, int] = {}
-    speeds: list[float] = []
-    for path in sorted(reports.glob("*.json")):
-        report = json.loads(path.read_text())
-        statuses[report["status"]] = statuses.get(report["status"], 0) + 1
-        if report.get("learning_speed") is not None:
-            speeds.append(report["learning_speed"])
-        path.unlink()
-    if sum(statuses.values()) < population:
-        statuses["lost"] = population - sum(statuses.values())
-    return best, dict(sorted(statuses.items())), speeds
+def _lost(fitness: float, reason: str) -> dict:
+    """The info of an evaluation that returned none (its worker lost, or it raised: see neat/faults.csv)."""
+    report = LearnerReport(fitness=fitness, performance=0.0, epoch_scores=(), eval_scores=(), steps_to_goal=None,
+                           learning_steps=0, size=0, status="lost",
+                           message=f"the evaluation was lost ({reason or 'no report'}; see neat/faults.csv)")
+    return {"report": report.to_dict(), "network": None, "learned_state": None, "traces": []}
 
 
 @dataclass
@@ -163,92 +139,50 @@ def prepare_run_dir(out: str | Path, config: EplJobConfig, *, force: bool = Fals
     return out
 
 
-# ---------------------------------------------------------------------------------- figures
-
-def _slope(x: list[float], y: list[float]) -> float:
-    xa, ya = np.asarray(x, float), np.asarray(y, float)
-    return float(np.polyfit(xa, ya, 1)[0])
-
-
-def training_time_curve(records: list[dict]) -> tuple[list[int], list[float]]:
-    """Generations from the first whose best learner reached the goal, and its training time relative to that one (%)."""
-    goal = [r for r in records if r["best_steps_to_goal"] is not None]
-    if not goal:
-        return [], []
-    ref = goal[0]["best_steps_to_goal"]
-    return [r["gen"] for r in goal], [100.0 * r["best_steps_to_goal"] / ref for r in goal]
-
-
-def summarise(config: EplJobConfig, records: list[dict], wall_s: float) -> dict[str, Any]:
-    """The headline figures of a run (what summary.json holds)."""
-    best = max(records, key=lambda r: r["best_fitness"]) if records else None
-    gens, rel = training_time_curve(records)
-    reduction = -_slope(gens, rel) if len(gens) >= 2 else None
-    first99 = next((r["gen"] for r in records if r["best_fitness"] >= 99.0), None)
-    evaluations = records[-1]["evaluations"] if records else 0
-    alignments = [r["best_alignment"] for r in records if r.get("best_alignment") is not None]
+def _record(generation: GenerationReport, best: dict, alignment: float | None) -> dict[str, Any]:
+    """One logbook row. ``best_learning_speed`` and ``mean_learning_speed`` (lifetime tasks: trials to
+    criterion) are the lowest and the mean over the generation's learners that ran; an evaluation without
+    a report counts as ``lost``."""
+    fit = np.array([g.fitness.values[0] for g in generation.population])
+    statuses: dict[str, int] = {}
+    speeds = []
+    for info in generation.infos:
+        report = info["report"] if info else {"status": "lost"}
+        statuses[report["status"]] = statuses.get(report["status"], 0) + 1
+        if report.get("learning_speed") is not None:
+            speeds.append(report["learning_speed"])
+    report = best["report"]
     return {
-        "task": config.task.name,
-        "population": config.neat.population_size,
-        "generations": len(records),
-        "generations_planned": config.run.generations,
-        "epochs": config.task.epochs,
-        "evaluations": evaluations,
-        "backend": config.learner.backend,
-        "wall_s": wall_s,
-        "generation_wall_s": [r["wall_s"] for r in records],
-        "wall_s_per_evaluation": wall_s / evaluations if evaluations else None,
-        "best_fitness": best["best_fitness"] if best else None,
-        "best_generation": best["gen"] if best else None,
-        "best_performance": best["best_performance"] if best else None,
-        "first_gen_best_at_least_99": first99,
-        "first_gen_goal_reached": gens[0] if gens else None,
-        "best_fitness_final": records[-1]["best_fitness"] if records else None,
-        "mean_fitness_final": records[-1]["mean_fitness"] if records else None,
-        "training_time_reduction_pct_per_gen": reduction,
-        "learning_speed_reduction_pct_per_gen": reduction if config.task.name in LIFETIME_TASKS else None,
-        "training_time_final_pct": rel[-1] if rel else None,
-        "alignment_mean": float(np.mean(alignments)) if alignments else None,
-        "seed": config.run.seed,
-    }
-
-
-def _record(gen: int, population: list[Genome], species: int, evaluations: int, wall_s: float,
-            report: LearnerReport, seed: int, alignment: float | None, statuses: dict[str, int],
-            speeds: list[float] = ()) -> dict[str, Any]:
-    """One logbook row; ``best_`` and ``mean_learning_speed`` (lifetime tasks: trials to criterion) are the
-    lowest and the mean over the generation's learners that ran."""
-    fit = np.array([g.fitness.values[0] for g in population])
-    return {
-        "gen": gen, "best_fitness": float(fit.max()), "mean_fitness": float(fit.mean()),
-        "std_fitness": float(fit.std()), "species": species, "evaluations": evaluations, "wall_s": wall_s,
-        "best_performance": report.performance, "best_steps_to_goal": report.steps_to_goal,
-        "best_size": report.size, "best_status": report.status, "best_alignment": alignment,
-        "best_seed": seed, **{status: statuses.get(status, 0) for status in LEARNER_STATUSES},
+        "gen": generation.generation, "best_fitness": float(fit.max()), "mean_fitness": float(fit.mean()),
+        "std_fitness": float(fit.std()), "species": len(generation.species), "evaluations": generation.evaluations,
+        "wall_s": generation.seconds, "best_performance": report["performance"],
+        "best_steps_to_goal": report["steps_to_goal"], "best_size": report["size"], "best_status": report["status"],
+        "best_alignment": alignment, "best_seed": generation.seeds[generation.best_index],
+        **{status: statuses.get(status, 0) for status in LEARNER_STATUSES},
         "stopped": sum(n for k, n in statuses.items() if k not in ("ok", "too_small")),
-        "best_learning_speed": float(min(speeds)) if len(speeds) else None,
-        "mean_learning_speed": float(np.mean(speeds)) if len(speeds) else None,
+        "best_learning_speed": float(min(speeds)) if speeds else None,
+        "mean_learning_speed": float(np.mean(speeds)) if speeds else None,
     }
 
 
 # ---------------------------------------------------------------------------------- the job
 
-def _load_journal(out: Path) -> tuple[list[str], list[dict], list[Genome]]:
-    """The committed generations: the lines of generations.jsonl, their records and best genomes.
+def _load_journal(out: Path) -> tuple[list[str], list[dict]]:
+    """The committed generations: the lines of generations.jsonl and their records.
 
     A torn last line (a journal appended by older versions, killed mid-write) is dropped and the
     file rewritten without it; a damaged line before the last is refused."""
     path = out / "generations.jsonl"
     raw = [line for line in (path.read_bytes().decode("utf-8", "replace") if path.exists() else "").split("\n")
            if line.strip()]
-    lines, records, bests = [], [], []
+    lines, records = [], []
     for i, line in enumerate(raw):
         try:
             entry = json.loads(line)
             record = entry["record"]
             for key in ("best_learning_speed", "mean_learning_speed"):  # rows written before these columns
                 record.setdefault(key, None)
-            genome = genomes_from_arrays({k: np.asarray(v) for k, v in entry["genome_arrays"].items()})[0]
+            _genome_of(entry)
             if record["gen"] != len(records):
                 raise ValueError(f"generation {record['gen']!r} where {len(records)} belongs")
         except (ValueError, KeyError, TypeError, IndexError, CheckpointError) as exc:
@@ -258,10 +192,13 @@ def _load_journal(out: Path) -> tuple[list[str], list[dict], list[Genome]]:
                                   "past it. Start a new run, or repair the file.") from None
         lines.append(line)
         records.append(record)
-        bests.append(genome)
     if len(lines) != len(raw):
         atomic_write(path, "".join(line + "\n" for line in lines).encode())
-    return lines, records, bests
+    return lines, records
+
+
+def _genome_of(entry: dict) -> Genome:
+    return genomes_from_arrays({k: np.asarray(v) for k, v in entry["genome_arrays"].items()})[0]
 
 
 def _genome_arrays(genome: Genome) -> dict[str, list]:
@@ -306,22 +243,6 @@ def run_job(config: EplJobConfig, out: str | Path, *, force: bool = False, resum
         return _run_job(config, out, resume_run, executor)
 
 
-def _resume_point(out: Path, resume_run: bool) -> tuple[list[str], list[dict], list[Genome]]:
-    """The journal to continue from, with the inner loop's files made to match it."""
-    if not resume_run or not (out / "config.toml").exists():
-        return [], [], []
-    lines, records, bests = _load_journal(out)
-    checkpoints = out / "neat" / "checkpoints"
-    if not records:  # nothing committed: the loop starts again from generation 0
-        shutil.rmtree(out / "neat", ignore_errors=True)
-    elif not (checkpoints / f"gen-{len(records):06d}.json").exists():
-        raise CheckpointError(f"Cannot resume {str(out)!r}: generations.jsonl holds {len(records)} generations but "
-                              f"{str(checkpoints / f'gen-{len(records):06d}.json')!r} is missing (were checkpoints "
-                              "deleted, or keep_checkpoints = 1?). Start a new run.")
-    write_logbook_csv(out / "logbook.csv", records)
-    return lines, records, bests
-
-
 def _guarded(config: EplJobConfig, label: str, fn, /, *args, **kwargs):
     """``fn(*args, **kwargs)`` in a forked child with twice ``config``'s time limit; None if it hangs or crashes.
 
@@ -337,71 +258,92 @@ def _guarded(config: EplJobConfig, label: str, fn, /, *args, **kwargs):
         return None
 
 
-def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> JobResult:
-    from .alignment import best_learner_alignment
-    from .held_out import load_champion, write_lifetime_report
-    from .plots import write_plots
-    from .substrate import export_champion
+class _JobReporter(Reporter):
+    """The main job as the generation loop's reporter: after each generation, the champion's alignment, the
+    journal line (the commit), ``logbook.csv``, ``summary.json`` and, when the champion is the best so far,
+    its output traces (``best/trace.npz``).
 
-    if config.run.keep_checkpoints == 1:  # the journal lags the newest checkpoint by one generation
-        raise ConfigError("[run] keep_checkpoints must be 0 (all) or >= 2 for the main job: a resume may need the "
-                          "checkpoint before the newest. Got 1 instead.")
-    lines, records, bests = _resume_point(out, resume_run)
-    ecfg = config.evolve_config
-    reports = out / "neat" / "reports"
-    fitness = partial(epl_fitness, config=config, reports=reports)
+    A resume repeats the generations after the loop's checkpoint: :meth:`start_generation` drops the journal
+    lines of those generations, which :meth:`end_generation` then writes again (evaluations are pure).
+    """
+
+    def __init__(self, config: EplJobConfig, out: Path, lines: list[str], records: list[dict]) -> None:
+        self.config, self.out, self.lines, self.records = config, out, lines, records
+        self.wall0 = time.perf_counter() - sum(r["wall_s"] for r in records)
+
+    def start_generation(self, generation: int) -> None:
+        if generation > len(self.records):
+            raise CheckpointError(
+                f"Cannot resume {str(self.out)!r}: the loop continues from generation {generation} but "
+                f"generations.jsonl holds only {len(self.records)}. Start a new run.")
+        del self.lines[generation:], self.records[generation:]
+
+    def end_generation(self, generation: GenerationReport) -> None:
+        config, out = self.config, self.out
+        index = generation.best_index
+        champion = generation.population[index]
+        info = generation.infos[index] or _lost(champion.fitness.values[0], generation.faults[index])
+        alignment = _guarded(config, "the champion's alignment", _alignment, champion, generation.seeds[index],
+                             config)
+        record = _record(generation, info, alignment)
+        best_so_far = all(record["best_fitness"] > r["best_fitness"] for r in self.records)
+        self.records.append(record)
+        self.lines.append(json.dumps({"record": record, "report": info["report"], "network": info["network"],
+                                      "learned_state": info["learned_state"], "genome": genome_to_dict(champion),
+                                      "genome_arrays": _genome_arrays(champion)}))
+        if best_so_far:
+            (out / "best").mkdir(exist_ok=True)
+            buffer = io.BytesIO()
+            np.savez(buffer, *info["traces"])
+            atomic_write(out / "best" / "trace.npz", buffer.getvalue())
+        atomic_write(out / "generations.jsonl", "".join(line + "\n" for line in self.lines).encode())  # the commit
+        write_logbook_csv(out / "logbook.csv", self.records)
+        atomic_write(out / "summary.json", json.dumps(self.summary(), indent=1).encode())
+
+    def summary(self) -> dict[str, Any]:
+        return summarise(self.config, self.records, time.perf_counter() - self.wall0)
+
+
+def _alignment(genome: Genome, seed: int, config: EplJobConfig) -> float | None:
+    from . import alignment  # looked up at the call: tests replace it
+
+    return alignment.best_learner_alignment(genome, seed, config)
+
+
+def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> JobResult:
+    from . import substrate  # looked up at the call: tests replace export_champion
+    from .held_out import load_champion, write_lifetime_report
+
+    lines, records = _load_journal(out) if resume_run else ([], [])
+    write_logbook_csv(out / "logbook.csv", records)
+    journal = _JobReporter(config, out, lines, records)
+    ecfg = config.evolve_config.replace(run={"plots": False})  # the job draws its own
+    fitness = partial(epl_fitness, config=config)
     own = executor is None
     if config.learner.backend == "native":
         _prepare_kernel(enabled=config.run.progress)
     executor = executor or make_executor(config.run)
-    progress = ProgressReporter(config.run.generations, len(records), enabled=config.run.progress)
-    ticking = progress.wrap(executor)  # the loop's evaluations tick the progress bar one by one
-    wall0 = time.perf_counter() - sum(r["wall_s"] for r in records)
     try:
-        for gen in range(len(records), config.run.generations):
-            t0 = time.perf_counter()
-            shutil.rmtree(reports, ignore_errors=True)  # leftovers of an interrupted attempt at this generation
-            reports.mkdir(parents=True)
-            horizon = ecfg.replace(run={"generations": gen + 1, "progress": False, "plots": False})
-            if gen == 0:
-                result = evolve(fitness, horizon, run_dir=out / "neat", executor=ticking)
-            else:
-                result = resume(out / "neat", fitness, config=horizon, executor=ticking,
-                                checkpoint=out / "neat" / "checkpoints" / f"gen-{gen:06d}.json")
-            evaluated_s = time.perf_counter() - t0
-            population = result.population
-            index = int(np.argmax([g.fitness.values[0] for g in population]))
-            champion = population[index]
-            seed = evaluation_seed(config.run.seed, gen, index)
-            report, statuses, speeds = _take_reports(reports, seed, len(population), champion.fitness.values[0])
-            alignment = _guarded(config, "the champion's alignment", best_learner_alignment, champion, seed, config)
-            record = _record(gen, population, result.logbook[-1]["species"], result.evaluations,
-                             evaluated_s, report, seed, alignment, statuses, speeds)
-            records.append(record)
-            bests.append(champion.copy())
-            lines.append(json.dumps({"record": record, "report": report.to_dict(),
-                                     "genome": genome_to_dict(champion), "genome_arrays": _genome_arrays(champion)}))
-            atomic_write(out / "generations.jsonl", "".join(line + "\n" for line in lines).encode())  # the commit
-            write_logbook_csv(out / "logbook.csv", records)
-            summary = summarise(config, records, time.perf_counter() - wall0)
-            atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
-            progress.update(gen, record["best_fitness"], record["mean_fitness"], record["species"],
-                            len(population))
+        if resume_run and (out / "neat" / "config.toml").exists():
+            resume(out / "neat", fitness, config=ecfg, executor=executor, reporters=[journal])
+        else:  # a new run, or one killed before the loop wrote anything
+            shutil.rmtree(out / "neat", ignore_errors=True)
+            evolve(fitness, ecfg, run_dir=out / "neat", executor=executor, reporters=[journal])
     finally:
-        progress.close()
         if own:
             executor.close()
-    summary = summarise(config, records, time.perf_counter() - wall0)
+    summary = journal.summary()
     best_gen = summary["best_generation"]
     if best_gen is not None:
         entry = json.loads(lines[best_gen])
-        _guarded(config, "the champion's export", export_champion, bests[best_gen], records[best_gen]["best_seed"],
-                 config, out / "best", report=LearnerReport.from_dict(entry["report"]))
+        _guarded(config, "the champion's export", substrate.export_champion, _genome_of(entry), entry,
+                 records[best_gen]["best_seed"], config, out / "best")
         learner_file = out / "best" / "learner.json"
         if learner_file.exists():
             summary["champion_recheck"] = json.loads(learner_file.read_text())["recheck"]
     if config.run.plots:
-        write_plots(out, config, records, bests)
+        write_plots(out / "plots", config, records, summary, [json.loads(line)["network"] for line in lines],
+                    out / "best" / "trace.npz")
     if best_gen is not None and config.task.name in LIFETIME_TASKS:  # held-out lifetimes, ablations, references
         atomic_write(out / "summary.json", json.dumps(summary, indent=1).encode())
         pool = make_executor(config.run) if own else executor

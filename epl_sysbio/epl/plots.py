@@ -116,33 +116,36 @@ def plot_learning_trace(path: Path, traces: Sequence[np.ndarray], labels: Sequen
     plt.close(fig)
 
 
-def write_plots(out: Path, config, records: list[dict], bests: list) -> None:
-    """All four figures of a run into ``out/plots``."""
-    from .job import summarise, training_time_curve
-    from .substrate import build_network, evaluate_genome
+def write_plots(plots: Path, config, records: list[dict], summary: dict, networks: Sequence[dict | None],
+                trace_file: Path) -> None:
+    """All four figures of a run into the directory ``plots``, from what the run recorded.
 
-    plots = Path(out) / "plots"
+    ``records`` are the logbook rows, ``summary`` the run's summary
+    (:func:`~.summary.summarise`), ``networks`` each generation's champion
+    network as journalled (None where none was built) and ``trace_file`` the
+    champion's output traces (``best/trace.npz``; skipped if absent).
+    """
+    from epl_sysbio.dynamics import spec_from_dict
+
+    from .summary import training_time_curve
+
+    plots = Path(plots)
     plots.mkdir(exist_ok=True)
-    task = config.task.name
-    plot_fitness_curves(plots / "fitness.png", records,
-                        title=f"{task}: population {config.neat.population_size}, {config.task.epochs} epochs")
+    plot_fitness_curves(plots / "fitness.png", records, title=f"{config.task.name}: population "
+                        f"{config.neat.population_size}, {config.task.epochs} epochs")
     gens, rel = training_time_curve(records)
-    summary = summarise(config, records, 0.0)
     plot_training_time(plots / "training_time.png", gens, rel, summary["training_time_reduction_pct_per_gen"])
     if not records:
         return
-    picks = sorted({0, len(records) // 2, len(records) - 1, summary["best_generation"]})
-    for g in picks:
-        net = build_network(bests[g], config)
-        if not isinstance(net, str):
-            plot_network(plots / f"network_gen{g:03d}.png", net.spec,
-                         title=f"best of generation {g}: fitness {records[g]['best_fitness']:.1f}, "
-                               f"{len(net.spec.nodes)} nodes")
-    g = summary["best_generation"]
-    traces: list[np.ndarray] = []
-    evaluate_genome(bests[g], records[g]["best_seed"], config, traces=traces)
-    net = build_network(bests[g], config)
-    labels = list(net.outputs) if not isinstance(net, str) else []
-    plot_learning_trace(plots / "trace.png", traces, labels,
-                        title=f"best learner (generation {g}): outputs during learning")
-
+    best = summary["best_generation"]
+    for g in sorted({0, len(records) // 2, len(records) - 1, best}):
+        if networks[g] is not None:
+            spec = spec_from_dict(networks[g]["spec"])
+            plot_network(plots / f"network_gen{g:03d}.png", spec, title=f"best of generation {g}: fitness "
+                         f"{records[g]['best_fitness']:.1f}, {len(spec.nodes)} nodes")
+    if Path(trace_file).exists():
+        with np.load(trace_file) as archive:
+            traces = [archive[f"arr_{i}"] for i in range(len(archive.files))]
+        labels = networks[best]["outputs"] if networks[best] is not None else []
+        plot_learning_trace(plots / "trace.png", traces, labels,
+                            title=f"best learner (generation {best}): outputs during learning")

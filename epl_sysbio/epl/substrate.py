@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from epl_sysbio.dynamics import RdsSpec, spec_to_model
+from epl_sysbio.dynamics import RdsSpec, spec_from_dict, spec_to_dict, spec_to_model
 from epl_sysbio.errors import EplSysbioError
 from epl_sysbio.evolve import Genome, compile_genome, genome_to_dict
 from epl_sysbio.evolve.checkpoint import atomic_write
@@ -45,8 +45,9 @@ from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
 from .learner import EplLearner
 from .tasks import Task, TaskConfig, make_task
 
-__all__ = ["LearnerNetwork", "assign_roles", "role_order", "build_network", "make_learner", "evaluate_genome",
-           "export_champion", "recheck_on_roadrunner", "task_for", "fast_compile", "quiet_native_stderr"]
+__all__ = ["LearnerNetwork", "GenomeEvaluation", "assign_roles", "role_order", "build_network", "make_learner",
+           "evaluate_genome", "evaluate_genome_fully", "network_from_info", "export_champion", "recheck_on_roadrunner",
+           "task_for", "fast_compile", "quiet_native_stderr"]
 
 
 @dataclass(frozen=True)
@@ -214,43 +215,76 @@ def quiet_native_stderr():
         os.close(devnull)
 
 
+#: Responses whose output traces an evaluation keeps (what the trace plot shows).
+TRACED_RESPONSES = 300
+
+
+@dataclass(frozen=True)
+class GenomeEvaluation:
+    """One evaluation: its report, the network it built (None if none), the learned state the lifetime left
+    (None if the learner stopped) and the output traces of its first :data:`TRACED_RESPONSES` responses."""
+
+    report: LearnerReport
+    network: LearnerNetwork | None = None
+    learned_state: dict[str, float] | None = None
+    traces: tuple[np.ndarray, ...] = ()
+
+    def to_info(self) -> dict:
+        """Plain data (JSON-ready but for the trace arrays) for the generation loop's reporters."""
+        net = self.network
+        return {"report": self.report.to_dict(), "learned_state": self.learned_state, "traces": list(self.traces),
+                "network": None if net is None else {"spec": spec_to_dict(net.spec), "inputs": list(net.inputs),
+                                                      "outputs": list(net.outputs), "feedback": list(net.feedback)}}
+
+
+def network_from_info(data: dict) -> LearnerNetwork:
+    """The network of :meth:`GenomeEvaluation.to_info`'s ``"network"`` entry."""
+    return LearnerNetwork(spec_from_dict(data["spec"]), tuple(data["inputs"]), tuple(data["outputs"]),
+                          tuple(data["feedback"]))
+
+
 def evaluate_genome(genome: Genome, seed: int, config, *, traces: list | None = None) -> LearnerReport:
     """Fitness and details of one genome (pure in ``(genome, seed, config)``).
 
     A network that cannot be built (too small) or compiled gets the worst
     fitness with the reason; numerical failures inside learning are the
-    learner's status (see :class:`EplLearner`).
+    learner's status (see :class:`EplLearner`). ``traces`` receives every
+    response's output trace.
     """
+    return evaluate_genome_fully(genome, seed, config, traces=traces).report
+
+
+def evaluate_genome_fully(genome: Genome, seed: int, config, *, traces: list | None = None) -> GenomeEvaluation:
+    """:func:`evaluate_genome` with the network, the learned state and the first responses' traces."""
+    traces = [] if traces is None else traces
     with quiet_native_stderr():
-        return _evaluate_genome(genome, seed, config, traces)
+        network = build_network(genome, config)
+        if isinstance(network, str):
+            return GenomeEvaluation(_stopped("too_small", network))
+        try:
+            learner = make_learner(network, config)
+        except EplSysbioError as exc:
+            return GenomeEvaluation(_stopped("failed", f"could not compile the network: {exc}"), network)
+        try:
+            report = evaluate_learner(learner, task_for(config.task), seed, size=network.size,
+                                      weights=config.fitness, traces=traces)
+        except (EplSysbioError, RuntimeError) as exc:  # a numerical failure is a status, never a crash
+            return GenomeEvaluation(_stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}"),
+                                    network)
+        return GenomeEvaluation(report, network, learner.learned_state() if learner.ok else None,
+                                tuple(traces[:TRACED_RESPONSES]))
 
 
-def _evaluate_genome(genome: Genome, seed: int, config, traces: list | None) -> LearnerReport:
-    network = build_network(genome, config)
-    if isinstance(network, str):
-        return _stopped("too_small", network)
-    try:
-        learner = make_learner(network, config)
-    except EplSysbioError as exc:
-        return _stopped("failed", f"could not compile the network: {exc}")
-    try:
-        return evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness,
-                                traces=traces)
-    except (EplSysbioError, RuntimeError) as exc:  # a numerical failure is a status, never a crash
-        return _stopped("failed", f"{type(exc).__name__} after {learner.steps} steps: {exc}")
+def recheck_on_roadrunner(learned_state: dict[str, float], network: LearnerNetwork) -> dict:
+    """Re-solve a learned state on libRoadRunner from the same conserved totals.
 
-
-def recheck_on_roadrunner(learner: EplLearner, network: LearnerNetwork) -> dict:
-    """Re-solve a learner's settled state on libRoadRunner from the same conserved totals.
-
-    The learner's current amounts are written into an :class:`Engine` of the
-    network's SBML model (so its conserved totals are the learner's) and the
-    engine solves the steady state; returns the engine's status and the
-    largest difference, absolute and relative to the largest amount.
+    The learned amounts are written into an :class:`Engine` of the network's
+    SBML model (so its conserved totals are the learner's) and the engine
+    solves the steady state; returns the engine's status and the largest
+    difference, absolute and relative to the largest amount.
     """
     engine = Engine(network.model)
-    state = learner.learned_state()
-    amounts = np.array([state[s] for s in engine.floating_ids])
+    amounts = np.array([learned_state[s] for s in engine.floating_ids])
     engine.write_amounts(amounts)
     result = engine.steady_state(start="current")
     out: dict = {"engine": "libroadrunner", "status": result.status.value, "method": result.method.value}
@@ -261,33 +295,32 @@ def recheck_on_roadrunner(learner: EplLearner, network: LearnerNetwork) -> dict:
     return out
 
 
-def export_champion(genome: Genome, seed: int, config, directory: Path,
-                    report: LearnerReport | None = None) -> dict[str, Path]:
+def export_champion(genome: Genome, info: dict, seed: int, config, directory: Path) -> dict[str, Path]:
     """Write the champion as SBML, Antimony, OMEX (with a SED-ML steady-state task), its genome and its report.
 
-    The champion's lifetime is replayed (evaluations are pure in ``(genome,
-    seed, config)``) on the configured backend, and its final learned state is
-    re-solved by libRoadRunner from the same conserved totals
-    (:func:`recheck_on_roadrunner`): ``learner.json`` records the learned state
-    and the difference under ``"recheck"``. The report is the replay's unless
-    one is given.
+    ``info`` is what the champion's evaluation recorded (:meth:`GenomeEvaluation.to_info`,
+    without the traces): the network is written as it was evaluated and its
+    learned state re-solved by libRoadRunner from the same conserved totals
+    (:func:`recheck_on_roadrunner`); ``learner.json`` holds the roles, the
+    report, the learned state and the difference under ``"recheck"``.
     """
     from .export import export_network
 
-    network = build_network(genome, config)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     atomic_write(directory / "genome.json", json.dumps(genome_to_dict(genome), indent=1).encode())
-    if isinstance(network, str):
-        atomic_write(directory / "README.txt", f"The best genome expresses no learner network: {network}\n".encode())
+    if info.get("network") is None:
+        atomic_write(directory / "README.txt", "The best genome expresses no learner network: "
+                     f"{info['report']['message']}\n".encode())
         return {}
+    network = network_from_info(info["network"])
     paths = export_network(network.model, directory)
+    learned = info.get("learned_state")
     with quiet_native_stderr():
-        learner = make_learner(network, config)
-        replay = evaluate_learner(learner, task_for(config.task), seed, size=network.size, weights=config.fitness)
-        recheck = recheck_on_roadrunner(learner, network) if learner.ok else {"status": f"learner {learner.status}"}
+        recheck = recheck_on_roadrunner(learned, network) if learned is not None else \
+            {"status": f"learner {info['report']['status']}"}
     roles = {"inputs": list(network.inputs), "outputs": list(network.outputs), "feedback": list(network.feedback)}
     atomic_write(directory / "learner.json", json.dumps({
-        "roles": roles, "seed": seed, "backend": learner.backend, "report": (report or replay).to_dict(),
-        "learned_state": learner.learned_state(), "recheck": recheck}, indent=1).encode())
+        "roles": roles, "seed": seed, "backend": config.learner.backend, "report": info["report"],
+        "learned_state": learned, "recheck": recheck}, indent=1).encode())
     return paths

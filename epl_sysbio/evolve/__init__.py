@@ -8,13 +8,14 @@ from .checkpoint import latest_checkpoint, list_checkpoints, load_checkpoint, sa
 from .config import ACTIVATION_NAMES, CPPN_NEAT_CHOICES, EvolveConfig, NeatConfig, RunConfig, config_from_dict, \
     config_hash, config_to_toml, load_config
 from .cppn import FeedForwardNetwork, RecurrentNetwork, activation_function, compile_genome
-from .executors import WORKER_LOST, DaskExecutor, Executor, Outcome, ProcessExecutor, SerialExecutor, TaskLost, \
+from .executors import WORKER_LOST, DaskExecutor, Evaluation, Executor, Outcome, ProcessExecutor, SerialExecutor, TaskLost, \
     evaluate_guarded, make_executor
 from .genome import ConnectionGene, Genome, InnovationTracker, NeatFitness, NodeGene, initial_genome, \
     initial_tracker
 from .hyperneat import ExpressedNetwork, HyperNeatConfig, Substrate, express, query_pairs
 from .loop import EvolveResult, evaluation_seed, evolve, genome_to_dict, resume
 from .mirror import mirror_fitness, mirror_neat_config, mirror_substrate, mirror_target
+from .report import GenerationReport, Reporter
 from .operators import compatibility_distance, cx_neat, mut_activation, mut_add_connection, mut_add_node, \
     mut_neat, mut_toggle_enable, mut_weights, random_genome
 from .species import Species, reproduce, speciate
@@ -25,11 +26,13 @@ __all__ = [
     "CPPN_NEAT_CHOICES",
     "ConnectionGene",
     "DaskExecutor",
+    "Evaluation",
     "EvolveConfig",
     "EvolveResult",
     "Executor",
     "ExpressedNetwork",
     "FeedForwardNetwork",
+    "GenerationReport",
     "Genome",
     "HyperNeatConfig",
     "InnovationTracker",
@@ -39,6 +42,7 @@ __all__ = [
     "Outcome",
     "ProcessExecutor",
     "RecurrentNetwork",
+    "Reporter",
     "RunConfig",
     "SerialExecutor",
     "Species",

@@ -44,6 +44,7 @@ from epl_sysbio.isolation import signal_name
 from .config import RunConfig
 
 __all__ = [
+    "Evaluation",
     "Outcome",
     "TaskLost",
     "WORKER_LOST",
@@ -69,13 +70,26 @@ WORKER_LOST = TaskLost("worker lost")
 
 
 @dataclass(frozen=True)
+class Evaluation:
+    """What a fitness function may return instead of a float: the fitness, whether the task is solved, and
+    ``info``, anything picklable the function wants to hand back (the generation loop passes it on to its
+    reporters with the genome, so nothing has to be recomputed or sent through files)."""
+
+    fitness: float
+    solved: bool = False
+    info: Any = None
+
+
+@dataclass(frozen=True)
 class Outcome:
-    """What one evaluation gave: the fitness, whether the task is solved, and why it failed ("" if it did not)."""
+    """What one evaluation gave: the fitness, whether the task is solved, why it failed ("" if it did not)
+    and the fitness function's ``info`` (:class:`Evaluation`; None otherwise)."""
 
     fitness: float
     solved: bool = False
     reason: str = ""
     seconds: float = 0.0
+    info: Any = None
 
 
 class _TimeLimit(BaseException):
@@ -119,9 +133,9 @@ def evaluate_guarded(fitness: Callable, genome: Any, seed: int, *, time_limit: f
                      worst: float = 0.0) -> Outcome:
     """Evaluate ``fitness(genome, seed)``, turning every failure into an :class:`Outcome`.
 
-    ``fitness`` returns a float, or ``(float, solved)``. A raised exception, a
-    non-finite value, or running past ``time_limit`` seconds give ``worst``
-    with the reason.
+    ``fitness`` returns a float, ``(float, solved)`` or an :class:`Evaluation`.
+    A raised exception, a non-finite value, or running past ``time_limit``
+    seconds give ``worst`` with the reason (and no info).
     """
     start = time.perf_counter()
     try:
@@ -131,8 +145,10 @@ def evaluate_guarded(fitness: Callable, genome: Any, seed: int, *, time_limit: f
     except Exception as exc:  # noqa: BLE001 - any failure of user code becomes a logged result
         return Outcome(worst, False, f"raised {type(exc).__name__}: {exc}", time.perf_counter() - start)
     seconds = time.perf_counter() - start
-    solved = False
-    if isinstance(value, tuple):
+    solved, info = False, None
+    if isinstance(value, Evaluation):
+        value, solved, info = value.fitness, value.solved, value.info
+    elif isinstance(value, tuple):
         value, solved = value
     try:
         value = float(value)
@@ -140,7 +156,7 @@ def evaluate_guarded(fitness: Callable, genome: Any, seed: int, *, time_limit: f
         return Outcome(worst, False, f"returned {value!r}, not a number", seconds)
     if not math.isfinite(value):
         return Outcome(worst, False, f"returned {value}", seconds)
-    return Outcome(value, bool(solved), "", seconds)
+    return Outcome(value, bool(solved), "", seconds, info)
 
 
 class Executor(abc.ABC):

@@ -7,7 +7,9 @@ Each generation:
    with ``seed = SeedSequence([run seed, generation, index])`` (a pure function
    of its arguments, so executors, worker counts and retries do not change results);
    failures get ``worst_fitness`` and a line in ``faults.csv``;
-3. record DEAP Statistics in the Logbook and update the HallOfFame;
+3. record DEAP Statistics in the Logbook, update the HallOfFame and hand the
+   generation (genomes, seeds, what the fitness returned beside the value) to
+   the reporters (:class:`~.report.Reporter`);
 4. stop if an evaluation reports ``solved`` or the best fitness reaches
    ``fitness_threshold``; otherwise reproduce (:func:`~.species.reproduce`;
    only the two best species when the population's best fitness has not
@@ -31,7 +33,8 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -46,13 +49,13 @@ from .checkpoint import atomic_write, latest_checkpoint, list_checkpoints, load_
 from .config import EvolveConfig, config_hash, config_to_toml, load_config
 from .executors import Executor, Outcome, TaskLost, evaluate_guarded, make_executor
 from .genome import Genome, InnovationTracker, genomes_from_arrays, genomes_to_arrays, initial_genome, initial_tracker
-from .report import ProgressReporter, plot_fitness, plot_species, write_logbook_csv
+from .report import GenerationReport, ProgressReporter, Reporter, plot_fitness, plot_species, write_logbook_csv
 from .rundir import RunLock
 from .species import Species, adjust_threshold, reproduce, speciate
 
 __all__ = ["EvolveResult", "evolve", "resume", "evaluation_seed", "genome_to_dict"]
 
-Fitness = Callable[[Genome, int], "float | tuple[float, bool]"]
+Fitness = Callable[[Genome, int], "float | tuple[float, bool] | Evaluation"]
 
 
 def evaluation_seed(run_seed: int, generation: int, index: int) -> int:
@@ -267,7 +270,7 @@ def _write_faults(run_dir: Path | None, rows: list[list]) -> None:
 
 
 def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | None,
-         executor: Executor | None) -> EvolveResult:
+         executor: Executor | None, reporters: Sequence[Reporter] = ()) -> EvolveResult:
     neat, run = config.neat, config.run
     own_executor = executor is None
     executor = make_executor(run) if own_executor else executor
@@ -283,15 +286,20 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
     try:
         while state.generation < run.generations:
             gen = state.generation
+            started = time.perf_counter()
+            for reporter in reporters:
+                reporter.start_generation(gen)
             state.species, state.next_species_id = speciate(state.population, state.species, state.threshold,
                                                             neat, gen, state.next_species_id)
             seeds = [evaluation_seed(run.seed, gen, i) for i in range(len(state.population))]
             outcomes = toolbox.map(toolbox.evaluate, state.population, seeds)
-            faults = []
+            faults, infos, reasons = [], [], []
             for i, (genome, outcome) in enumerate(zip(state.population, outcomes, strict=True)):
                 if isinstance(outcome, TaskLost):
                     outcome = Outcome(run.worst_fitness, False, outcome.reason)
                 genome.fitness.values = (outcome.fitness,)
+                infos.append(outcome.info)
+                reasons.append(outcome.reason)
                 seconds += outcome.seconds
                 if outcome.solved and solution is None:
                     solution, solution_index = genome.copy(), i
@@ -312,6 +320,10 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
             progress.update(gen, record["best"], record["mean"], len(state.species), len(outcomes))
             if run_dir is not None:
                 write_logbook_csv(run_dir / "logbook.csv", state.logbook)
+            report = GenerationReport(gen, evaluated, seeds, infos, reasons, state.species, dict(record),
+                                      state.evaluations, time.perf_counter() - started)
+            for reporter in reporters:
+                reporter.end_generation(report)
             if solution is not None or (run.fitness_threshold is not None
                                         and record["best"] >= run.fitness_threshold):
                 solved = True
@@ -343,14 +355,15 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
 
 
 def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str | Path | None = None,
-           executor: Executor | None = None) -> EvolveResult:
+           executor: Executor | None = None, reporters: Sequence[Reporter] = ()) -> EvolveResult:
     """Evolve NEAT genomes that maximise ``fitness(genome, seed)``.
 
     Parameters
     ----------
     fitness : callable
         A picklable (module-level) function of ``(genome, seed)`` returning a
-        float or ``(float, solved)``; it must be pure in its arguments.
+        float, ``(float, solved)`` or an :class:`~.executors.Evaluation` (whose
+        ``info`` reaches the reporters); it must be pure in its arguments.
     config : EvolveConfig
         Options (defaults: the NEAT paper's).
     run_dir : path, optional
@@ -358,22 +371,24 @@ def evolve(fitness: Fitness, config: EvolveConfig | None = None, *, run_dir: str
         best.json and the plots. Without it nothing is written and the run cannot be resumed.
     executor : Executor, optional
         Overrides ``config.run.executor`` (and is not closed by the run).
+    reporters : sequence of Reporter
+        Told when each generation starts and ends (:class:`~.report.Reporter`).
     """
     config = config or EvolveConfig()
     if run_dir is None:
-        return _run(fitness, config, _initial_state(config), None, executor)
+        return _run(fitness, config, _initial_state(config), None, executor, reporters)
     run_dir = Path(run_dir)
     with RunLock(run_dir):
         if list_checkpoints(run_dir / "checkpoints"):
             raise CheckpointError(f"Run directory {str(run_dir)!r} already holds checkpoints; "
                                   "use resume() to continue it or choose a new directory.")
         atomic_write(run_dir / "config.toml", config_to_toml(config).encode())
-        return _run(fitness, config, _initial_state(config), run_dir, executor)
+        return _run(fitness, config, _initial_state(config), run_dir, executor, reporters)
 
 
 def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None = None,
            generations: int | None = None, executor: Executor | None = None,
-           checkpoint: str | Path | None = None) -> EvolveResult:
+           checkpoint: str | Path | None = None, reporters: Sequence[Reporter] = ()) -> EvolveResult:
     """Continue a run from its newest (or the given) checkpoint.
 
     The result, logbook included, is identical to an uninterrupted run. The
@@ -382,7 +397,8 @@ def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None
     options excepted). ``generations`` extends or shortens the horizon and is
     written back to ``config.toml``. A run directory whose run was killed
     before its first checkpoint (it holds ``config.toml`` and no checkpoint)
-    starts again from generation 0.
+    starts again from generation 0. ``reporters`` are told about the
+    generations run from the checkpoint on.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -402,5 +418,5 @@ def resume(run_dir: str | Path, fitness: Fitness, *, config: EvolveConfig | None
             path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(run_dir / "checkpoints")
             state = _load(path, config)
         atomic_write(run_dir / "config.toml", config_to_toml(config).encode())  # the horizon may have changed
-        return _run(fitness, config, state, run_dir, executor)
+        return _run(fitness, config, state, run_dir, executor, reporters)
 

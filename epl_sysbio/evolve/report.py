@@ -1,4 +1,4 @@
-"""What a run shows and leaves behind: a live progress bar, ``logbook.csv`` and PNG plots."""
+"""What a run shows and leaves behind: reporters, a live progress bar, ``logbook.csv`` and PNG plots."""
 
 from __future__ import annotations
 
@@ -7,13 +7,62 @@ import io
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from epl_sysbio.files import atomic_write, save_figure
 
-__all__ = ["ProgressReporter", "write_logbook_csv", "plot_fitness", "plot_species"]
+__all__ = ["Reporter", "GenerationReport", "ProgressReporter", "write_logbook_csv", "plot_fitness", "plot_species"]
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """One evaluated generation, as the loop hands it to its reporters.
+
+    ``population`` holds the genomes with their fitness set; ``seeds``,
+    ``infos`` (what the fitness function returned in :class:`~.executors.Evaluation`,
+    else None) and ``faults`` (the reason, "" if none) are by the same index;
+    ``record`` is the generation's logbook row; ``evaluations`` counts every
+    evaluation of the run so far; ``seconds`` is the wall time from the
+    generation's start to this report.
+    """
+
+    generation: int
+    population: list
+    seeds: list[int]
+    infos: list[Any]
+    faults: list[str]
+    species: list
+    record: dict[str, Any]
+    evaluations: int
+    seconds: float
+
+    @property
+    def best_index(self) -> int:
+        """Index of the generation's best genome (the first on ties)."""
+        fitness = [g.fitness.values[0] for g in self.population]
+        return int(np.argmax(fitness))
+
+
+class Reporter:
+    """Told about a run as it goes (neat-python's reporters are the model); override what you need.
+
+    :func:`~epl_sysbio.evolve.evolve` and :func:`~epl_sysbio.evolve.resume`
+    call :meth:`start_generation` before a generation is evaluated and
+    :meth:`end_generation` once it is, before the next population is bred and
+    its checkpoint written: a reporter that keeps files in step with the run
+    is therefore never behind the newest checkpoint, and a resume (which
+    repeats the generations after that checkpoint) calls it again for them.
+    """
+
+    def start_generation(self, generation: int) -> None:
+        """Generation ``generation`` is about to be evaluated."""
+
+    def end_generation(self, report: GenerationReport) -> None:
+        """Generation ``report.generation`` has been evaluated and recorded."""
 
 
 class ProgressReporter:

@@ -111,10 +111,11 @@ def test_sigkill_at_20_random_moments_then_resume_gives_the_uninterrupted_logboo
 
 @pytest.mark.parametrize("kill_after", [
     ("config.toml", 1),          # the run's config written, nothing else: a resume starts it
-    ("gen-000001.json", 1),      # generation 0 checkpointed by the loop, not yet in the journal (was IndexError)
-    ("generations.jsonl", 1),    # generation 0 committed, logbook.csv not yet rewritten
+    ("trace.npz", 1),            # generation 0's champion traces written, its journal line not
+    ("generations.jsonl", 1),    # generation 0 committed, logbook.csv not yet rewritten, no checkpoint yet
+    ("gen-000001.json", 1),      # generation 0 committed and checkpointed by the loop
     ("gen-000002.json", 1),
-    ("logbook.csv", 6),          # the last generation's logbook written, summary not
+    ("logbook.csv", 7),          # the last generation's logbook written (the loop's and the job's), summary not
     ("summary.json", 4),         # the final summary, after the champion's export
 ])
 def test_sigkill_right_after_a_state_transition_then_resume_gives_the_uninterrupted_logbook(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from epl_sysbio.evolve import Genome, xor_fitness
+from epl_sysbio.evolve import Evaluation, Genome, xor_fitness
 
 
 def noisy_xor(genome: Genome, seed: int) -> float:
@@ -94,3 +94,12 @@ def leaky_xor(genome: Genome, seed: int) -> float:
 def rounded_xor(genome: Genome, seed: int) -> float:
     """XOR fitness rounded to one decimal: the best stops improving early (population-wide stagnation)."""
     return round(xor_fitness(genome, seed)[0], 1)
+
+
+def xor_with_outputs(genome: Genome, seed: int) -> Evaluation:
+    """XOR fitness that hands back the network's four outputs as the evaluation's info."""
+    from epl_sysbio.evolve import compile_genome
+    from epl_sysbio.evolve.xor import XOR_INPUTS
+
+    value, solved = xor_fitness(genome, seed)
+    return Evaluation(value, solved, info={"seed": seed, "outputs": compile_genome(genome)(XOR_INPUTS)[:, 0].tolist()})
