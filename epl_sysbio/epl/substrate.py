@@ -2,8 +2,8 @@
 
 The pipeline of one evaluation::
 
-    genome --compile_genome--> CPPN --express_substrate (Algorithm 2)--> ExpressedRds
-      --ExpressedRds.to_spec--> RdsSpec --assign_roles--> RdsSpec with roles
+    genome --compile_genome--> CPPN --express_substrate (Algorithm 2)--> RdsSpec
+      --assign_roles--> RdsSpec with roles
       --spec_to_model--> SBML Model --Engine--> EplLearner --evaluate_learner--> LearnerReport
 
 Role rule (:func:`assign_roles`): take the largest connected component of
@@ -135,11 +135,11 @@ def build_network(genome: Genome, config) -> LearnerNetwork | str:
     """The learner network a genome expresses under ``config`` (an :class:`EplJobConfig`), or why there is none."""
     cppn = compile_genome(genome, recurrent=config.neat.recurrent, steps=config.neat.recurrent_steps,
                           sigmoid_slope=config.neat.sigmoid_slope)
-    rds = express_substrate(cppn, config.substrate)
-    if not rds.nodes:
+    spec = express_substrate(cppn, config.substrate, name="epl_learner")
+    if spec is None:
         return "the CPPN expressed no nodes"
     task = task_for(config.task)
-    spec = assign_roles(rds.to_spec(name="epl_learner"), task.n_inputs, task.n_outputs, task.n_feedback)
+    spec = assign_roles(spec, task.n_inputs, task.n_outputs, task.n_feedback)
     if isinstance(spec, str):
         return spec
     order = role_order(spec)
