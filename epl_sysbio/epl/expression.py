@@ -206,7 +206,7 @@ def express_substrate(cppn: Callable[[np.ndarray], np.ndarray], config: EplSubst
     genes = tuple(dynamics.Gene(name=g, composition=composition[g], potential=q(1, x, 0, 0, 0))
                   for g, x in coordinate.items())
     # 3. spaces and neighbourhood
-    place = {f"s{n}": spaces[m] for n, m in enumerate(m for m, s in enumerate(spaces) if q(0, 0, s, 0, 0) > t)}
+    place = {f"s{n}": s for n, s in enumerate(s for s in spaces if q(0, 0, s, 0, 0) > t)}  # name -> coordinate
     names = list(place)
     links = tuple(dynamics.SpaceLink(a=a, b=b, distance=abs(place[a] - place[b]))
                   for n, a in enumerate(names) for b in names[n + 1:] if q(1, 0, place[a], 0, place[b]) > t)
