@@ -9,7 +9,7 @@ from .alignment import LossGradient, alignment_score, best_learner_alignment, eq
     node_inputs, probe_alignment
 from .config import PRESETS, EplJobConfig, job_config_from_dict, job_config_hash, job_config_to_toml, \
     load_job_config, preset
-from .expression import EplSubstrateConfig, ExpressedRds, express_substrate
+from .expression import EplSubstrateConfig, express_substrate
 from .export import export_network, sedml_steady_state, write_omex
 from .fitness import WORST_FITNESS, FitnessWeights, LearnerReport, evaluate_learner, fitness_value
 from .held_out import evaluate_champion, load_champion, write_lifetime_report
@@ -34,7 +34,6 @@ __all__ = [
     "EplLearner",
     "EplSubstrateConfig",
     "EpochResult",
-    "ExpressedRds",
     "FitnessWeights",
     "FrozenLake",
     "JobResult",

@@ -37,16 +37,21 @@ The rule, step by step (``0`` means "not asked")::
        diffusion edge                  iff exists(y0(g, s_a, g, s_b)), k = rate(y2(g, s_a, g, s_b))
        Hamiltonian edge                iff exists(y1(g, s_a, g, s_b)), v = rate(y2(g, s_b, g, s_a))
 
-All queries go to the CPPN in one vectorised call. The result is a plain,
-frozen data structure (:class:`ExpressedRds`); :meth:`ExpressedRds.to_spec`
-turns it into the dynamics' validated :class:`~epl_sysbio.dynamics.RdsSpec`
-(names ``c<i>`` components, ``g<i>`` genes, ``s<i>`` spaces, by index), which
-:func:`~epl_sysbio.dynamics.spec_to_model` renders as SBML.
+All queries go to the CPPN in one vectorised call. The result is the
+dynamics' validated :class:`~epl_sysbio.dynamics.RdsSpec`, which
+:func:`~epl_sysbio.dynamics.spec_to_model` renders as SBML. Existing
+components, genes and spaces are named by their index among those that
+exist: ``c<i>``, ``g<i>`` (elementary genes first, so ``g<i>`` is made of
+``c<i>``; then the complexes in pair order), ``s<i>``. Nodes come gene by
+gene, space by space; reactions in the order of their products; transport
+edges gene by gene, link by link. A CPPN that expresses no nodes has no
+dynamics: :func:`express_substrate` returns ``None``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,18 +59,7 @@ import numpy as np
 from epl_sysbio import dynamics
 from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
 
-__all__ = [
-    "EplSubstrateConfig",
-    "Component",
-    "Gene",
-    "Space",
-    "SpaceLink",
-    "Node",
-    "Reaction",
-    "TransportEdge",
-    "ExpressedRds",
-    "express_substrate",
-]
+__all__ = ["EplSubstrateConfig", "express_substrate"]
 
 
 #: Most nodes (genes x spaces) a substrate may have: a million CPPN queries per genome.
@@ -113,157 +107,6 @@ class EplSubstrateConfig:
                 "pair of nodes)", self.n_genes * self.n_spaces))
 
 
-@dataclass(frozen=True)
-class Component:
-    """An elementary building block (one per elementary gene)."""
-
-    index: int
-    mass: float
-    charge: int
-
-
-@dataclass(frozen=True)
-class Gene:
-    """A molecular species type: its coordinate, composition (count per component) and standard potential ``a``."""
-
-    index: int
-    coordinate: float
-    composition: tuple[int, ...]
-    potential: float
-    mass: float
-    charge: int
-
-
-@dataclass(frozen=True)
-class Space:
-    """A compartment."""
-
-    index: int
-    coordinate: float
-
-
-@dataclass(frozen=True)
-class SpaceLink:
-    """Neighbouring spaces ``a < b`` and their distance."""
-
-    a: int
-    b: int
-    distance: float
-
-
-@dataclass(frozen=True)
-class Node:
-    """One gene in one space (a species); ``reservoir_rate`` h > 0 if connected to the external reservoir."""
-
-    index: int
-    gene: int
-    space: int
-    reservoir_rate: float
-    mass: float
-    charge: int
-
-
-@dataclass(frozen=True)
-class Reaction:
-    """``reactants[0] + reactants[1] <-> product`` (node indices, same space) with rate constant ``rate``."""
-
-    reactants: tuple[int, int]
-    product: int
-    rate: float
-
-
-@dataclass(frozen=True)
-class TransportEdge:
-    """A diffusion (rate k) or Hamiltonian (rate v) edge between the nodes of one gene in neighbouring spaces."""
-
-    kind: str
-    a: int
-    b: int
-    rate: float
-
-
-@dataclass(frozen=True)
-class ExpressedRds:
-    """The reduced dynamical system a CPPN expressed, as plain typed data."""
-
-    components: tuple[Component, ...]
-    genes: tuple[Gene, ...]
-    spaces: tuple[Space, ...]
-    space_links: tuple[SpaceLink, ...]
-    nodes: tuple[Node, ...]
-    reactions: tuple[Reaction, ...]
-    diffusion: tuple[TransportEdge, ...]
-    hamiltonian: tuple[TransportEdge, ...]
-    friction: float
-
-    def node_composition(self) -> np.ndarray:
-        """M, shape (n_nodes, n_components): component counts of each node."""
-        m = np.zeros((len(self.nodes), len(self.components)))
-        for n in self.nodes:
-            m[n.index] = self.genes[n.gene].composition
-        return m
-
-    def stoichiometry(self) -> tuple[np.ndarray, np.ndarray]:
-        """Reactant and product multiplicities (alpha, beta), each (n_nodes, n_edges).
-
-        Edges in order: reactions, diffusion, Hamiltonian; ``nu = beta - alpha``
-        and mass conservation reads ``M.T @ nu == 0``.
-        """
-        edges = len(self.reactions) + len(self.diffusion) + len(self.hamiltonian)
-        alpha = np.zeros((len(self.nodes), edges))
-        beta = np.zeros_like(alpha)
-        for r, reaction in enumerate(self.reactions):
-            for i in reaction.reactants:
-                alpha[i, r] += 1
-            beta[reaction.product, r] += 1
-        for r, edge in enumerate(self.diffusion + self.hamiltonian, start=len(self.reactions)):
-            alpha[edge.a, r] = beta[edge.b, r] = 1
-        return alpha, beta
-
-    def inverse_distance(self) -> np.ndarray:
-        """(n_spaces, n_spaces): ``1 / distance`` between neighbouring spaces, 0 elsewhere (diagonal included)."""
-        d = np.zeros((len(self.spaces), len(self.spaces)))
-        for link in self.space_links:
-            d[link.a, link.b] = d[link.b, link.a] = 1.0 / link.distance
-        return d
-
-    def to_spec(self, *, name: str = "expressed_rds", initial_amount: float = 1.0,
-                roles: Mapping[int, Sequence[str]] | None = None) -> dynamics.RdsSpec:
-        """The validated dynamics spec of this RDS, same node and edge order.
-
-        Component ``i`` becomes ``c<i>``, gene ``i`` ``g<i>``, space ``i``
-        ``s<i>``; every node starts at ``initial_amount`` and gets the
-        expression's friction; ``roles`` maps node indices to roles
-        (``"input"``, ``"output"``, ``"feedback"``). An RDS without nodes has
-        no dynamics: :class:`~epl_sysbio.errors.InvalidValueError`.
-        """
-        roles = dict(roles or {})
-        genes = [f"g{g.index}" for g in self.genes]
-        spaces = [f"s{s.index}" for s in self.spaces]
-        node_key = [(genes[n.gene], spaces[n.space]) for n in self.nodes]
-        return dynamics.RdsSpec(
-            name=name,
-            components=tuple(dynamics.Component(name=f"c{c.index}", mass=c.mass, charge=float(c.charge))
-                             for c in self.components),
-            genes=tuple(dynamics.Gene(name=genes[g.index], potential=g.potential,
-                                      composition={f"c{i}": n for i, n in enumerate(g.composition) if n})
-                        for g in self.genes),
-            spaces=tuple(dynamics.Space(name=s) for s in spaces),
-            links=tuple(dynamics.SpaceLink(a=spaces[k.a], b=spaces[k.b], distance=k.distance)
-                        for k in self.space_links),
-            nodes=tuple(dynamics.Node(gene=g, space=s, initial_amount=initial_amount, reservoir=n.reservoir_rate,
-                                      friction=self.friction, roles=tuple(roles.get(n.index, ())))
-                        for (g, s), n in zip(node_key, self.nodes)),
-            reactions=tuple(dynamics.Reaction(reactants=(node_key[r.reactants[0]][0], node_key[r.reactants[1]][0]),
-                                              product=node_key[r.product][0], space=node_key[r.product][1],
-                                              rate=r.rate) for r in self.reactions),
-            diffusion=tuple(dynamics.Diffusion(gene=node_key[e.a][0], a=node_key[e.a][1], b=node_key[e.b][1],
-                                               rate=e.rate) for e in self.diffusion),
-            hamiltonian=tuple(dynamics.HamiltonianEdge(gene=node_key[e.a][0], a=node_key[e.a][1],
-                                                       b=node_key[e.b][1], rate=e.rate) for e in self.hamiltonian),
-        )
-
-
 class _Queries:
     """Collects query points, evaluates them in one CPPN call, then answers by key."""
 
@@ -289,9 +132,9 @@ class _Queries:
         return float(self.y[self.rows[key], k])
 
 
-def express_substrate(cppn: Callable[[np.ndarray], np.ndarray],
-                      config: EplSubstrateConfig | None = None) -> ExpressedRds:
-    """Express a CPPN into an EPL reduced dynamical system (rule in the module docstring).
+def express_substrate(cppn: Callable[[np.ndarray], np.ndarray], config: EplSubstrateConfig | None = None, *,
+                      name: str = "expressed_rds", initial_amount: float = 1.0) -> dynamics.RdsSpec | None:
+    """Express a CPPN into an EPL reduced dynamical system (rule and names in the module docstring).
 
     Parameters
     ----------
@@ -299,6 +142,16 @@ def express_substrate(cppn: Callable[[np.ndarray], np.ndarray],
         Maps an (n, 4) array of ``(g_i, s_i, g_j, s_j)`` to (n, 3) outputs in
         [-1, 1] (e.g. a compiled NEAT genome with tanh outputs).
     config : EplSubstrateConfig
+    name : str
+        The spec's name (an SBML id).
+    initial_amount : float
+        x at time 0 of every node (> 0).
+
+    Returns
+    -------
+    RdsSpec or None
+        Every node with the config's friction and no roles; ``None`` if the
+        CPPN expressed no nodes.
     """
     cfg = config or EplSubstrateConfig()
     t = cfg.existence_threshold
@@ -334,72 +187,60 @@ def express_substrate(cppn: Callable[[np.ndarray], np.ndarray],
     def rate(y: float) -> float:
         return cfg.rate_scale * abs(y)
 
-    # 1. elementary genes = components
+    # 1. elementary genes = components; elementary gene g<c> is made of component c<c>
     elem_ids = [k for k, e in enumerate(elem) if q(0, e, 0, 0, 0) > t]
-    components = tuple(
-        Component(c, cfg.mass_min + cfg.mass_scale * abs(q(2, elem[k], 0, 0, 0)),
-                  int(np.clip(round(q(2, 0, 0, elem[k], 0)), -cfg.max_charge, cfg.max_charge)))
+    components = tuple(dynamics.Component(
+        name=f"c{c}", mass=cfg.mass_min + cfg.mass_scale * abs(q(2, elem[k], 0, 0, 0)),
+        charge=float(np.clip(round(q(2, 0, 0, elem[k], 0)), -cfg.max_charge, cfg.max_charge)))
         for c, k in enumerate(elem_ids))
     comp_of = {k: c for c, k in enumerate(elem_ids)}
-    # 2. complexes (reaction products)
-    gene_specs: list[tuple[float, tuple[int, ...], tuple[int, int] | None]] = []
-    for k in elem_ids:
-        counts = [0] * len(components)
-        counts[comp_of[k]] = 1
-        gene_specs.append((elem[k], tuple(counts), None))
+    coordinate = {f"g{c}": elem[k] for c, k in enumerate(elem_ids)}
+    composition: dict[str, Counter] = {f"g{c}": Counter({f"c{c}": 1}) for c in comp_of.values()}
+    # 2. complexes (reaction products), with the elementary genes they are made of
+    parents: dict[str, tuple[str, str]] = {}
     for p, (i, j) in enumerate(pairs):
         if i in comp_of and j in comp_of and q(0, elem[i], 0, elem[j], 0) > t:
-            counts = [0] * len(components)
-            counts[comp_of[i]] += 1
-            counts[comp_of[j]] += 1
-            gene_specs.append((cplx[p], tuple(counts), (i, j)))
-    genes = tuple(
-        Gene(g, coord, comp, q(1, coord, 0, 0, 0),
-             float(sum(n * c.mass for n, c in zip(comp, components))),
-             int(sum(n * c.charge for n, c in zip(comp, components))))
-        for g, (coord, comp, _) in enumerate(gene_specs))
-    gene_index = {coord: g for g, (coord, _, _) in enumerate(gene_specs)}
+            gene, gi, gj = f"g{len(coordinate)}", f"g{comp_of[i]}", f"g{comp_of[j]}"
+            coordinate[gene], parents[gene] = cplx[p], (gi, gj)
+            composition[gene] = composition[gi] + composition[gj]
+    genes = tuple(dynamics.Gene(name=g, composition=composition[g], potential=q(1, x, 0, 0, 0))
+                  for g, x in coordinate.items())
     # 3. spaces and neighbourhood
-    space_ids = [m for m, s in enumerate(spaces) if q(0, 0, s, 0, 0) > t]
-    space_objs = tuple(Space(n, spaces[m]) for n, m in enumerate(space_ids))
-    links = tuple(
-        SpaceLink(a, b, abs(spaces[space_ids[a]] - spaces[space_ids[b]]))
-        for a in range(len(space_ids)) for b in range(a + 1, len(space_ids))
-        if q(1, 0, spaces[space_ids[a]], 0, spaces[space_ids[b]]) > t)
+    place = {f"s{n}": s for n, s in enumerate(s for s in spaces if q(0, 0, s, 0, 0) > t)}  # name -> coordinate
+    names = list(place)
+    links = tuple(dynamics.SpaceLink(a=a, b=b, distance=abs(place[a] - place[b]))
+                  for n, a in enumerate(names) for b in names[n + 1:] if q(1, 0, place[a], 0, place[b]) > t)
     # 4. nodes
-    nodes: list[Node] = []
-    node_at: dict[tuple[int, int], int] = {}
-    for gene in genes:
-        for sp in space_objs:
-            if q(0, gene.coordinate, sp.coordinate, 0, 0) > t:
-                h = rate(q(2, gene.coordinate, sp.coordinate, 0, 0)) \
-                    if cfg.reservoirs and q(1, gene.coordinate, sp.coordinate, 0, 0) > t else 0.0
-                node_at[gene.index, sp.index] = len(nodes)
-                nodes.append(Node(len(nodes), gene.index, sp.index, h, gene.mass, gene.charge))
+    nodes = []
+    for gene, g in coordinate.items():
+        for space, s in place.items():
+            if q(0, g, s, 0, 0) > t:
+                h = rate(q(2, g, s, 0, 0)) if cfg.reservoirs and q(1, g, s, 0, 0) > t else 0.0
+                nodes.append(dynamics.Node(gene=gene, space=space, initial_amount=initial_amount, reservoir=h,
+                                           friction=cfg.friction))
+    if not nodes:
+        return None
+    exists = {n.key for n in nodes}
     # 5. reactions i + j <-> c within a space
     reactions = []
-    for coord, _, parents in gene_specs:
-        if parents is None:
-            continue
-        i, j = parents
-        gi, gj, gc = gene_index[elem[i]], gene_index[elem[j]], gene_index[coord]
-        for sp in space_objs:
-            key = (elem[i], sp.coordinate, elem[j], sp.coordinate)
-            ids = [node_at.get((g, sp.index)) for g in (gi, gj, gc)]
-            if None not in ids and q(0, *key) > t:
-                reactions.append(Reaction((ids[0], ids[1]), ids[2], rate(q(2, *key))))
+    for product, (gi, gj) in parents.items():
+        for space, s in place.items():
+            key = (coordinate[gi], s, coordinate[gj], s)
+            if {(gi, space), (gj, space), (product, space)} <= exists and q(0, *key) > t:
+                reactions.append(dynamics.Reaction(reactants=(gi, gj), product=product, space=space,
+                                                   rate=rate(q(2, *key))))
     # 6. diffusion and Hamiltonian edges between neighbouring spaces, same gene
     diffusion, hamiltonian = [], []
-    for gene in genes:
-        g = gene.coordinate
+    for gene, g in coordinate.items():
         for link in links:
-            na, nb = node_at.get((gene.index, link.a)), node_at.get((gene.index, link.b))
-            if na is None or nb is None:
+            if (gene, link.a) not in exists or (gene, link.b) not in exists:
                 continue
-            sa, sb = space_objs[link.a].coordinate, space_objs[link.b].coordinate
+            sa, sb = place[link.a], place[link.b]
             if q(0, g, sa, g, sb) > t:
-                diffusion.append(TransportEdge("diffusion", na, nb, rate(q(2, g, sa, g, sb))))
+                diffusion.append(dynamics.Diffusion(gene=gene, a=link.a, b=link.b, rate=rate(q(2, g, sa, g, sb))))
             if q(1, g, sa, g, sb) > t:
-                hamiltonian.append(TransportEdge("hamiltonian", na, nb, rate(q(2, g, sb, g, sa))))
-    return ExpressedRds(components, genes, space_objs, links, tuple(nodes), tuple(reactions), tuple(diffusion),
-                        tuple(hamiltonian), cfg.friction)
+                hamiltonian.append(dynamics.HamiltonianEdge(gene=gene, a=link.a, b=link.b,
+                                                            rate=rate(q(2, g, sb, g, sa))))
+    return dynamics.RdsSpec(name=name, components=components, genes=genes,
+                            spaces=tuple(dynamics.Space(name=s) for s in place), links=links, nodes=tuple(nodes),
+                            reactions=tuple(reactions), diffusion=tuple(diffusion), hamiltonian=tuple(hamiltonian))

@@ -2,8 +2,8 @@
 
 The pipeline of one evaluation::
 
-    genome --compile_genome--> CPPN --express_substrate (Algorithm 2)--> ExpressedRds
-      --ExpressedRds.to_spec--> RdsSpec --assign_roles--> RdsSpec with roles
+    genome --compile_genome--> CPPN --express_substrate (Algorithm 2)--> RdsSpec
+      --assign_roles--> LearnerNetwork (spec with roles, role ids)
       --spec_to_model--> SBML Model --Engine--> EplLearner --evaluate_learner--> LearnerReport
 
 Role rule (:func:`assign_roles`): take the largest connected component of
@@ -45,9 +45,9 @@ from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
 from .learner import EplLearner
 from .tasks import Task, TaskConfig, make_task
 
-__all__ = ["LearnerNetwork", "GenomeEvaluation", "assign_roles", "role_order", "build_network", "make_learner",
-           "evaluate_genome", "evaluate_genome_fully", "network_from_info", "export_champion", "recheck_on_roadrunner",
-           "task_for", "fast_compile", "quiet_native_stderr"]
+__all__ = ["LearnerNetwork", "GenomeEvaluation", "assign_roles", "build_network", "make_learner", "evaluate_genome",
+           "evaluate_genome_fully", "network_from_info", "export_champion", "recheck_on_roadrunner", "task_for",
+           "fast_compile", "quiet_native_stderr"]
 
 
 @dataclass(frozen=True)
@@ -105,47 +105,38 @@ def _components(spec: RdsSpec) -> list[list[int]]:
     return list(groups.values())
 
 
-def role_order(spec: RdsSpec) -> list[int]:
-    """Nodes of the largest connected component (first found on ties), ordered by (space, gene)."""
+def assign_roles(spec: RdsSpec, n_inputs: int, n_outputs: int, n_feedback: int) -> LearnerNetwork | str:
+    """The network of ``spec`` with roles by the rule of the module docstring, or a reason string if it is too small.
+
+    The role ids of the network are in role order (by space, then gene).
+    """
     spaces = {s.name: i for i, s in enumerate(spec.spaces)}
     genes = {g.name: i for i, g in enumerate(spec.genes)}
-    largest = max(_components(spec), key=len)
-    return sorted(largest, key=lambda i: (spaces[spec.nodes[i].space], genes[spec.nodes[i].gene]))
-
-
-def assign_roles(spec: RdsSpec, n_inputs: int, n_outputs: int, n_feedback: int) -> RdsSpec | str:
-    """The spec with roles by the rule of the module docstring, or a reason string if it is too small."""
-    order = role_order(spec)
+    # the largest connected component (first found on ties), by (space, gene)
+    order = sorted(max(_components(spec), key=len),
+                   key=lambda i: (spaces[spec.nodes[i].space], genes[spec.nodes[i].gene]))
     need = n_inputs + n_outputs + n_feedback
     if len(order) < need:
         return (f"the largest connected part of the network has {len(order)} nodes; the task needs {need} "
                 f"({n_inputs} input, {n_feedback} feedback, {n_outputs} output)")
-    roles: dict[int, str] = {}
-    roles.update({i: "input" for i in order[:n_inputs]})
-    roles.update({i: "output" for i in order[len(order) - n_outputs:]})
-    roles.update({i: "feedback" for i in order[len(order) - n_outputs - n_feedback:len(order) - n_outputs]})
-    nodes = tuple(dataclasses.replace(n, roles=(roles[i],) if i in roles else ()) for i, n in enumerate(spec.nodes))
-    return dataclasses.replace(spec, nodes=nodes)
-
-
-def _role_ids(spec: RdsSpec, role: str, order: list[int]) -> tuple[str, ...]:
-    return tuple(spec.nodes[i].species_id for i in order if role in spec.nodes[i].roles)
+    last = len(order) - n_outputs
+    groups = {"input": order[:n_inputs], "feedback": order[last - n_feedback:last], "output": order[last:]}
+    roles = {i: (role,) for role, ids in groups.items() for i in ids}
+    spec = dataclasses.replace(spec, nodes=tuple(dataclasses.replace(n, roles=roles.get(i, ()))
+                                                 for i, n in enumerate(spec.nodes)))
+    ids = {role: tuple(spec.nodes[i].species_id for i in nodes) for role, nodes in groups.items()}
+    return LearnerNetwork(spec, ids["input"], ids["output"], ids["feedback"])
 
 
 def build_network(genome: Genome, config) -> LearnerNetwork | str:
     """The learner network a genome expresses under ``config`` (an :class:`EplJobConfig`), or why there is none."""
     cppn = compile_genome(genome, recurrent=config.neat.recurrent, steps=config.neat.recurrent_steps,
                           sigmoid_slope=config.neat.sigmoid_slope)
-    rds = express_substrate(cppn, config.substrate)
-    if not rds.nodes:
+    spec = express_substrate(cppn, config.substrate, name="epl_learner")
+    if spec is None:
         return "the CPPN expressed no nodes"
     task = task_for(config.task)
-    spec = assign_roles(rds.to_spec(name="epl_learner"), task.n_inputs, task.n_outputs, task.n_feedback)
-    if isinstance(spec, str):
-        return spec
-    order = role_order(spec)
-    return LearnerNetwork(spec, _role_ids(spec, "input", order), _role_ids(spec, "output", order),
-                          _role_ids(spec, "feedback", order))
+    return assign_roles(spec, task.n_inputs, task.n_outputs, task.n_feedback)
 
 
 def _stopped(status: str, message: str) -> LearnerReport:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from epl_sysbio.dynamics import random_spec, spec_to_model
+from epl_sysbio.dynamics import random_spec
 from epl_sysbio.epl.alignment import alignment_score, equilibrium_layer, loss_gradient, probe_alignment
 from epl_sysbio.epl.config import TaskConfig
 from epl_sysbio.epl.learner import EplLearner, LearnerOptions
-from epl_sysbio.epl.substrate import assign_roles, role_order, task_for
+from epl_sysbio.epl.substrate import assign_roles, task_for
 from epl_sysbio.simulate import Engine
 
 
@@ -41,15 +41,12 @@ def _fd_loss_gradient(learner: EplLearner, x: np.ndarray, loss, rel_step: float 
 def xor_learner():
     task = task_for(TaskConfig(name="xor"))
     spec = random_spec(np.random.default_rng(3), n_nodes=8, edge_probability=0.9, reservoir_probability=0.3)
-    spec = assign_roles(spec, task.n_inputs, task.n_outputs, task.n_feedback)
-    assert not isinstance(spec, str), spec
-    order = role_order(spec)
-    ids = {r: tuple(spec.nodes[i].species_id for i in order if r in spec.nodes[i].roles)
-           for r in ("input", "output", "feedback")}
-    model = spec_to_model(spec)
+    network = assign_roles(spec, task.n_inputs, task.n_outputs, task.n_feedback)
+    assert not isinstance(network, str), network
+    model = network.model
     engine = Engine(model)
-    signed = tuple(n.momentum_id for n in spec.nodes if n.momentum_id in engine.floating_ids)
-    learner = EplLearner(engine, ids["input"], ids["output"], ids["feedback"], LearnerOptions(), signed=signed)
+    signed = tuple(n.momentum_id for n in network.spec.nodes if n.momentum_id in engine.floating_ids)
+    learner = EplLearner(engine, network.inputs, network.outputs, network.feedback, LearnerOptions(), signed=signed)
     assert learner.initialise() == "ok", learner.message
     return learner, model, task
 

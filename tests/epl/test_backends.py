@@ -11,7 +11,7 @@ import pytest
 from epl_sysbio.dynamics import random_spec, spec_to_model
 from epl_sysbio.epl.backends import NativeDynamics
 from epl_sysbio.epl.learner import EplLearner, LearnerOptions
-from epl_sysbio.epl.substrate import assign_roles, role_order
+from epl_sysbio.epl.substrate import LearnerNetwork, assign_roles
 from epl_sysbio.simulate import Engine
 
 #: Tight integration on both sides, so that what differs is the engines, not their tolerances.
@@ -19,8 +19,8 @@ TIGHT = LearnerOptions(integrator_rtol=1e-6, integrator_atol=1e-9, atol=1e-10, r
                        max_integrator_steps=100000)
 
 
-def networks(count: int = 6, seed: int = 11):
-    """Specs of 10-40 species (nodes and momenta) with Hamiltonian edges, charges and reservoirs, with roles.
+def networks(count: int = 6, seed: int = 11) -> list[LearnerNetwork]:
+    """Networks of 10-40 species (nodes and momenta) with Hamiltonian edges, charges and reservoirs, with roles.
 
     Charges small enough that H stays convex: one equilibrium per set of conserved totals, so that
     "the" learned state is defined whichever route a solver takes to it.
@@ -34,21 +34,17 @@ def networks(count: int = 6, seed: int = 11):
         if not (spec.hamiltonian and any(n.reservoir for n in spec.nodes) and np.any(spec.charges() != 0)
                 and 10 <= species <= 40):
             continue
-        spec = assign_roles(spec, 4, 2, 2)
-        if not isinstance(spec, str):
-            out.append(spec)
+        network = assign_roles(spec, 4, 2, 2)
+        if not isinstance(network, str):
+            out.append(network)
     return out
 
 
 NETWORKS = networks()
 
 
-def ids(spec, role):
-    return tuple(spec.nodes[i].species_id for i in role_order(spec) if role in spec.nodes[i].roles)
-
-
-def pair(spec, options: LearnerOptions) -> tuple[EplLearner, EplLearner]:
-    roles = ids(spec, "input"), ids(spec, "output"), ids(spec, "feedback")
+def pair(network: LearnerNetwork, options: LearnerOptions) -> tuple[EplLearner, EplLearner]:
+    spec, roles = network.spec, (network.inputs, network.outputs, network.feedback)
     native = EplLearner(NativeDynamics(spec, options.tolerances), *roles, options)
     engine = Engine(spec_to_model(spec))
     momenta = tuple(n.momentum_id for n in spec.nodes if n.momentum_id in engine.floating_ids)
@@ -62,12 +58,16 @@ def relative_gap(native: EplLearner, reference: EplLearner) -> float:
     return float(np.abs(x - np.array([b[s] for s in a])).max() / np.abs(x).max())
 
 
-@pytest.mark.parametrize("spec", NETWORKS, ids=lambda s: f"{len(s.nodes)}nodes-{len(s.momentum_nodes)}momenta")
-def test_both_engines_replay_the_same_injections_to_the_same_states_outputs_and_actions(spec):
-    native, reference = pair(spec, TIGHT)
+def network_id(network: LearnerNetwork) -> str:
+    return f"{len(network.spec.nodes)}nodes-{len(network.spec.momentum_nodes)}momenta"
+
+
+@pytest.mark.parametrize("network", NETWORKS, ids=network_id)
+def test_both_engines_replay_the_same_injections_to_the_same_states_outputs_and_actions(network):
+    native, reference = pair(network, TIGHT)
     assert native.initialise() == reference.initialise() == "ok"
     assert relative_gap(native, reference) <= 1e-8
-    rng = np.random.default_rng(len(spec.nodes))
+    rng = np.random.default_rng(len(network.spec.nodes))
     kernel = native.dynamics.kernel
     inputs = np.array([kernel.index[s] for s in native.inputs])
     feedback = np.array([kernel.index[s] for s in native.feedback])
@@ -90,12 +90,12 @@ def test_both_engines_replay_the_same_injections_to_the_same_states_outputs_and_
                                    rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("spec", NETWORKS[:3], ids=lambda s: f"{len(s.nodes)}nodes-{len(s.momentum_nodes)}momenta")
-def test_default_tolerances_pick_the_same_actions(spec):
+@pytest.mark.parametrize("network", NETWORKS[:3], ids=network_id)
+def test_default_tolerances_pick_the_same_actions(network):
     """At the learner's default (looser) integration tolerances the outputs agree to within ten times
     the integration tolerance of their size, and every action is the same."""
     options = LearnerOptions()
-    native, reference = pair(spec, options)
+    native, reference = pair(network, options)
     assert native.initialise() == reference.initialise() == "ok"
     rng = np.random.default_rng(3)
     for _ in range(30):
@@ -112,8 +112,7 @@ def test_default_tolerances_pick_the_same_actions(spec):
 
 def test_a_converged_response_still_has_a_value():
     """No input at an equilibrium: the window runs whole and Active is computed, not left empty."""
-    spec = NETWORKS[0]
-    for learner in pair(spec, dataclasses.replace(LearnerOptions(), active="mean")):
+    for learner in pair(NETWORKS[0], dataclasses.replace(LearnerOptions(), active="mean")):
         assert learner.initialise() == "ok"
         response = learner.step(np.zeros(4))
         assert response.trace.shape == (6, 3)
@@ -122,10 +121,9 @@ def test_a_converged_response_still_has_a_value():
 
 
 def test_the_work_cap_stops_the_learner_as_too_stiff_on_both_engines():
-    spec = NETWORKS[1]
     options = dataclasses.replace(TIGHT, max_integrator_steps=10)
     statuses = []
-    for learner in pair(spec, options):
+    for learner in pair(NETWORKS[1], options):
         assert learner.initialise() in ("ok", "too_stiff")
         if learner.ok:
             learner.step(np.full(4, 5.0))
