@@ -243,8 +243,10 @@ def test_cli_promotes_local_parameters_when_a_continuation_names_one(capsys):
 
 def test_pycont_lite_finds_the_same_brusselator_hopf_point():
     """Side by side with PyCont-Lite on the same compiled model (tests/pycont_reference.py): the same
-    Hopf point to 1e-5 (PyCont-Lite locates it from eigenvalues computed to 1e-4; measured
-    1.4e-6 at its step 0.05); ours is exact to 1e-8 (test above). Times: benchmarks/continuation.py."""
+    Hopf point to PyCont-Lite's own accuracy, 1e-4 (it locates the point from eigenvalues computed to
+    1e-4; measured 1.4e-6 at its step 0.05 on one machine, 2.8e-5 with the same pycont-lite 0.6.0 on a
+    later one, deterministic on each); ours is exact to 1e-8 (test above: B = 1 + A^2).
+    Times: benchmarks/continuation.py."""
     from pycont_reference import pycont_continuation
 
     engine = _brusselator(2.0)
@@ -254,7 +256,7 @@ def test_pycont_lite_finds_the_same_brusselator_hopf_point():
     hopfs = [p for kind, p in events if kind == "HB"]
     ours = continue_equilibria(engine, "B", (3.0, 7.0)).points("H")
     assert len(hopfs) == len(ours) == 1
-    assert hopfs[0] == pytest.approx(ours[0].parameters["B"], abs=1e-5)
+    assert hopfs[0] == pytest.approx(ours[0].parameters["B"], abs=1e-4)
 
 
 def test_pycont_lite_schloegl_folds_lie_within_its_chord_error_of_ours():
