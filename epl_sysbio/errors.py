@@ -216,20 +216,17 @@ class Interval(Constraint):
         return bool(above and below)
 
     def __str__(self) -> str:
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        integer = all(issubclass(t, Integral) for t in types)
         left_closed, right_closed = self.closed in ("left", "both"), self.closed in ("right", "both")
-        if all(issubclass(t, Integral) for t in (self.type if isinstance(self.type, tuple) else (self.type,))):
-            if self.left is not None and self.right is None:
-                return f"an int {'>=' if left_closed else '>'} {_bound(self.left)}"
-            if self.left is None and self.right is None:
-                return "an int"
-            kind = "an int"
-        elif self.left is None and self.right is None and self.closed == "neither":
+        if integer and self.right is None:
+            return "an int" if self.left is None else f"an int {'>=' if left_closed else '>'} {_bound(self.left)}"
+        if self.left is None and self.right is None and self.closed == "neither":
             return "a finite float"
-        else:
-            kind = "a float"
         low = "-inf" if self.left is None else _bound(self.left)
         high = "inf" if self.right is None else _bound(self.right)
-        return f"{kind} in {'[' if left_closed else '('}{low}, {high}{']' if right_closed else ')'}"
+        return (f"{'an int' if integer else 'a float'} in "
+                f"{'[' if left_closed else '('}{low}, {high}{']' if right_closed else ')'}")
 
 
 class Options(Constraint):
@@ -277,12 +274,12 @@ class ListOf(Constraint):
 Rule = Constraint | None | list[Constraint | None]
 
 
-def _allows(rule: Rule, value: object) -> bool:
-    return any(value is None if c is None else value in c for c in (rule if isinstance(rule, list) else [rule]))
+def _allows(rule: list[Constraint | None], value: object) -> bool:
+    return any(value is None if c is None else value in c for c in rule)
 
 
-def _describe(rule: Rule) -> str:
-    texts = ["None" if c is None else str(c) for c in (rule if isinstance(rule, list) else [rule])]
+def _describe(rule: list[Constraint | None]) -> str:
+    texts = ["None" if c is None else str(c) for c in rule]
     return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " or " + texts[-1]
 
 
@@ -298,7 +295,9 @@ def validate(owner: str, table: Mapping[str, Rule], values: Mapping[str, Any], *
         constraint's text and the value.
     """
     for name, rule in table.items():
-        check_parameter(owner, name, _allows(rule, values[name]), _describe(rule), values[name], error=error)
+        alternatives = rule if isinstance(rule, list) else [rule]
+        check_parameter(owner, name, _allows(alternatives, values[name]), _describe(alternatives), values[name],
+                        error=error)
 
 
 def validate_fields(obj: object, table: Mapping[str, Rule], *,

@@ -37,7 +37,7 @@ from numbers import Real
 
 import numpy as np
 
-from epl_sysbio.errors import Interval, validate, check_parameter as _check
+from epl_sysbio.errors import Interval, check_parameter as _check, validate
 
 __all__ = [
     "BatchLoss",
