@@ -87,7 +87,8 @@ def test_validate_raises_the_one_template_for_the_first_bad_value():
     with pytest.raises(InvalidValueError) as info:
         validate("SteadyStateOptions", table, {"rtol": -1.0, "start": "nope"})
     assert str(info.value) == invalid_parameter_message("SteadyStateOptions", "rtol", "a float in (0, inf)", -1.0)
-    assert str(info.value) == "The 'rtol' parameter of SteadyStateOptions must be a float in (0, inf). Got -1.0 instead."
+    assert str(info.value) == ("The 'rtol' parameter of SteadyStateOptions must be a float in (0, inf). "
+                               "Got -1.0 instead.")
     validate("SteadyStateOptions", table, {"rtol": 1e-6, "start": "warm"})  # no error
 
 
