@@ -30,7 +30,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from epl_sysbio.errors import EplSysbioError, TimeLimitError
+from epl_sysbio.errors import Constraint, EplSysbioError, Interval, TimeLimitError
 from epl_sysbio.files import describe_os_error
 
 __all__ = ["EXIT_OK", "EXIT_FAILED", "EXIT_BAD_INPUT", "EXIT_INTERRUPTED", "add_budget_argument",
@@ -43,30 +43,28 @@ DEFAULT_TIMEOUTS = {"validate": 300.0, "convert": 300.0, "steady": 300.0, "analy
                     "sedml": 3600.0}
 
 
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0), got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected seconds (a number > 0, 'inf' for no budget), got {text!r}")
-    return value
+def _checked(parse: Callable[[str], Any], constraint: Constraint) -> Callable[[str], Any]:
+    """An argparse ``type``: the flag's text parsed, refused unless in ``constraint`` (argparse
+    names the flag before the message)."""
+    def convert(text: str) -> Any:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = text
+        if value not in constraint:
+            raise argparse.ArgumentTypeError(f"must be {constraint}. Got {text!r} instead.")
+        return value
+    return convert
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
+_SECONDS = _checked(float, Interval(float, 0, None, closed="right"))  # inf: no budget
+_COUNT = _checked(int, Interval(int, 1, None, closed="left"))
 
 
 def add_budget_argument(parser: argparse.ArgumentParser, command: str) -> argparse._ArgumentGroup:
     """``--timeout``: the command then runs isolated (:func:`run_model_command`)."""
     group = parser.add_argument_group("safety (budget and load limits)")
-    group.add_argument("--timeout", type=_positive_seconds, default=DEFAULT_TIMEOUTS[command], metavar="SECONDS",
+    group.add_argument("--timeout", type=_SECONDS, default=DEFAULT_TIMEOUTS[command], metavar="SECONDS",
                        help=f"wall-clock budget; the work runs in a child process that is stopped after it "
                             f"(exit 1). Default {DEFAULT_TIMEOUTS[command]:g}")
     return group
@@ -77,11 +75,11 @@ def add_model_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     from epl_sysbio.limits import DEFAULT_LIMITS
 
     group = add_budget_argument(parser, command)
-    group.add_argument("--max-bytes", type=_positive_int, default=DEFAULT_LIMITS.max_bytes, metavar="N",
+    group.add_argument("--max-bytes", type=_COUNT, default=DEFAULT_LIMITS.max_bytes, metavar="N",
                        help=f"largest model file accepted (default {DEFAULT_LIMITS.max_bytes:,})")
-    group.add_argument("--max-depth", type=_positive_int, default=DEFAULT_LIMITS.max_depth, metavar="N",
+    group.add_argument("--max-depth", type=_COUNT, default=DEFAULT_LIMITS.max_depth, metavar="N",
                        help=f"deepest XML/expression nesting accepted (default {DEFAULT_LIMITS.max_depth:,})")
-    group.add_argument("--max-elements", type=_positive_int, default=DEFAULT_LIMITS.max_elements, metavar="N",
+    group.add_argument("--max-elements", type=_COUNT, default=DEFAULT_LIMITS.max_elements, metavar="N",
                        help=f"most XML elements accepted (default {DEFAULT_LIMITS.max_elements:,})")
     group.add_argument("--allow-imports", action="store_true",
                        help="let an Antimony model import files below its own directory (refused by default)")

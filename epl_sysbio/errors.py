@@ -1,16 +1,32 @@
-"""One error hierarchy for every user-facing failure.
+"""One error hierarchy for every user-facing failure, and one validator for parameters.
 
 Every error is an :class:`EplSysbioError` and also the built-in type a caller
 would already catch (``ValueError``, ``KeyError``, ``FileNotFoundError``,
 ``RuntimeError``). Messages name the model, the offending ids (sorted), the
 value received and what to do.
+
+Parameters are checked against a table of constraints, after scikit-learn's
+``_param_validation``: each options class declares ``{name: constraint}``
+(a constraint, or a list of them of which one must hold; ``None`` allows
+None) and calls :func:`validate_fields` at construction::
+
+    _PARAMETERS = {"rtol": Interval(Real, 0, None, closed="neither"),
+                   "start": Options("reset", "warm"),
+                   "batch_size": [None, Interval(Integral, 1, None, closed="left")]}
+
+A value that fits none raises one error with the one message template
+(:func:`invalid_parameter_message`), the constraint describing itself:
+"The 'rtol' parameter of SteadyStateOptions must be a float in (0, inf). Got -1.0 instead."
 """
 
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Iterable
+from abc import ABC, abstractmethod
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from numbers import Integral, Real
+from typing import Any, Literal
 
 __all__ = [
     "EplSysbioError",
@@ -33,8 +49,13 @@ __all__ = [
     "format_ids",
     "checked_number",
     "check_parameter",
-    "is_int",
-    "is_finite_positive",
+    "Constraint",
+    "Interval",
+    "Options",
+    "InstanceOf",
+    "ListOf",
+    "validate",
+    "validate_fields",
 ]
 
 
@@ -153,11 +174,133 @@ def check_parameter(
         raise error(invalid_parameter_message(owner, name, constraint, got))
 
 
-def is_int(x: object) -> bool:
-    """An integer (Python or NumPy), not a bool."""
-    return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+class Constraint(ABC):
+    """A set of allowed values that describes itself (``str``) for the error message."""
+
+    @abstractmethod
+    def __contains__(self, value: object) -> bool: ...
+
+    @abstractmethod
+    def __str__(self) -> str: ...
 
 
-def is_finite_positive(x: object) -> bool:
-    """A finite real number > 0 (Python or NumPy), not a bool."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+def _bound(x: float) -> str:
+    return f"{x:,}" if isinstance(x, Integral) else f"{x:g}"
+
+
+@dataclass(frozen=True)
+class Interval(Constraint):
+    """Numbers of ``type`` between ``left`` and ``right`` (None: unbounded), ``closed`` on the named sides.
+
+    ``type`` is what :func:`isinstance` takes: :class:`numbers.Real` (NumPy scalars too),
+    ``(int, float)`` (the Python numbers a TOML file writes back), ``int``,
+    :class:`numbers.Integral`. A bool or NaN is never in an interval.
+
+    As in the text it renders, an infinite value is in the interval only if its side is
+    unbounded and closed: ``Interval(Real, 0, None, closed="neither")`` is "a float in (0, inf)"
+    and refuses ``inf``; ``closed="right"`` gives "(0, inf]" and accepts it.
+    """
+
+    type: type | tuple[type, ...]
+    left: float | None
+    right: float | None
+    closed: Literal["left", "right", "both", "neither"]
+
+    def __contains__(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, self.type) or value != value:  # NaN != NaN
+            return False
+        low = -math.inf if self.left is None else self.left
+        high = math.inf if self.right is None else self.right
+        above = value >= low if self.closed in ("left", "both") else value > low
+        below = value <= high if self.closed in ("right", "both") else value < high
+        return bool(above and below)
+
+    def __str__(self) -> str:
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        integer = all(issubclass(t, Integral) for t in types)
+        left_closed, right_closed = self.closed in ("left", "both"), self.closed in ("right", "both")
+        if integer and self.right is None:
+            return "an int" if self.left is None else f"an int {'>=' if left_closed else '>'} {_bound(self.left)}"
+        if self.left is None and self.right is None and self.closed == "neither":
+            return "a finite float"
+        low = "-inf" if self.left is None else _bound(self.left)
+        high = "inf" if self.right is None else _bound(self.right)
+        return (f"{'an int' if integer else 'a float'} in "
+                f"{'[' if left_closed else '('}{low}, {high}{']' if right_closed else ')'}")
+
+
+class Options(Constraint):
+    """One of the given values (strings, as a rule)."""
+
+    def __init__(self, *values: Hashable) -> None:
+        self.values = values
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, Hashable) and value in self.values
+
+    def __str__(self) -> str:
+        return f"one of {list(self.values)}"
+
+
+@dataclass(frozen=True)
+class InstanceOf(Constraint):
+    """An instance of ``type`` (``InstanceOf(bool)``: True or False, not 0 or 1)."""
+
+    type: type
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, self.type)
+
+    def __str__(self) -> str:
+        name = self.type.__name__
+        return f"{'an' if name[0].lower() in 'aeiou' else 'a'} {name}"
+
+
+@dataclass(frozen=True)
+class ListOf(Constraint):
+    """A list or tuple whose every item is in ``item`` (and, with ``nonempty``, at least one item)."""
+
+    item: Constraint
+    nonempty: bool = False
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, (list, tuple)) and (len(value) > 0 or not self.nonempty) \
+            and all(v in self.item for v in value)
+
+    def __str__(self) -> str:
+        return f"a {'non-empty ' if self.nonempty else ''}list, each item {self.item}"
+
+
+Rule = Constraint | None | list[Constraint | None]
+
+
+def _allows(rule: list[Constraint | None], value: object) -> bool:
+    return any(value is None if c is None else value in c for c in rule)
+
+
+def _describe(rule: list[Constraint | None]) -> str:
+    texts = ["None" if c is None else str(c) for c in rule]
+    return texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + " or " + texts[-1]
+
+
+def validate(owner: str, table: Mapping[str, Rule], values: Mapping[str, Any], *,
+             error: type[EplSysbioError] = InvalidValueError) -> None:
+    """Check ``values[name]`` against ``table[name]`` in the table's order.
+
+    Raises
+    ------
+    error
+        For the first value no constraint of its rule allows, with
+        :func:`invalid_parameter_message` naming ``owner``, the parameter, the
+        constraint's text and the value.
+    """
+    for name, rule in table.items():
+        alternatives = rule if isinstance(rule, list) else [rule]
+        check_parameter(owner, name, _allows(alternatives, values[name]), _describe(alternatives), values[name],
+                        error=error)
+
+
+def validate_fields(obj: object, table: Mapping[str, Rule], *,
+                    error: type[EplSysbioError] = InvalidValueError) -> None:
+    """:func:`validate` the fields of a dataclass instance, its class name as the owner."""
+    validate(type(obj).__name__, table, {name: getattr(obj, name) for name in table}, error=error)

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from epl_sysbio.errors import ConfigError, NativeCrashError, TimeLimitError, check_parameter
+from epl_sysbio.errors import ConfigError, Interval, NativeCrashError, TimeLimitError, validate_fields
 
 __all__ = ["Isolation", "run_isolated", "signal_name"]
 
@@ -57,9 +57,7 @@ class Isolation:
     timeout: float = 600.0
 
     def __post_init__(self) -> None:
-        ok = isinstance(self.timeout, (int, float)) and not isinstance(self.timeout, bool) and self.timeout > 0
-        check_parameter("Isolation", "timeout", ok and not math.isnan(self.timeout), "a float in (0, inf]",
-                        self.timeout, error=ConfigError)
+        validate_fields(self, {"timeout": Interval((int, float), 0, None, closed="right")}, error=ConfigError)
 
 
 def signal_name(code: int) -> str:

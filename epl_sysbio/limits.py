@@ -34,7 +34,7 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass
 
-from epl_sysbio.errors import ConfigError, ModelLimitError, ModelLoadError, check_parameter
+from epl_sysbio.errors import ConfigError, Interval, ModelLimitError, ModelLoadError, validate_fields
 
 __all__ = ["LoadLimits", "DEFAULT_LIMITS", "check_size", "scan_sbml", "check_antimony_depth"]
 
@@ -60,10 +60,8 @@ class LoadLimits:
     max_elements: int = 1_000_000
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_depth", "max_elements"):
-            value = getattr(self, name)
-            check_parameter("LoadLimits", name, isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-                            "an int >= 1", value, error=ConfigError)
+        validate_fields(self, dict.fromkeys(("max_bytes", "max_depth", "max_elements"),
+                                            Interval(int, 1, None, closed="left")), error=ConfigError)
 
 
 DEFAULT_LIMITS = LoadLimits()

@@ -50,13 +50,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from epl_sysbio.analysis.network import SpeciesNetwork
-from epl_sysbio.errors import InvalidValueError, check_parameter, format_ids
+from epl_sysbio.errors import Interval, InvalidValueError, check_parameter, format_ids, validate_fields
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
 from epl_sysbio.simulate.elasticities import _convert as convert_document  # the one libsbml conversion helper
 
 __all__ = ["ContinuationOptions", "CurvePoint", "CurveProblem", "CurveTracer", "EquilibriumSystem",
            "promote_local_parameters"]
+
+
+_OPTIONS_PARAMETERS = {
+    **dict.fromkeys(("step", "min_step", "max_step", "newton_tol", "max_turn", "locate_tol"),
+                    Interval((int, float), 0, None, closed="neither")),
+    **dict.fromkeys(("max_points", "max_newton"), Interval(int, 1, None, closed="left")),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,13 +86,7 @@ class ContinuationOptions:
     allow_negative: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("step", "min_step", "max_step", "newton_tol", "max_turn", "locate_tol"):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and bool(np.isfinite(v)) and v > 0
-            check_parameter("ContinuationOptions", name, ok, "a float in (0, inf)", v)
-        for name in ("max_points", "max_newton"):
-            v = getattr(self, name)
-            check_parameter("ContinuationOptions", name, isinstance(v, int) and v >= 1, "an int >= 1", v)
+        validate_fields(self, _OPTIONS_PARAMETERS)
         check_parameter("ContinuationOptions", "max_step", self.min_step <= self.step <= self.max_step,
                         "a float with min_step <= step <= max_step", self.max_step)
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, check_parameter
+from epl_sysbio.errors import Interval, InvalidValueError, validate_fields
 from epl_sysbio.simulate import Engine, Status
 
 __all__ = ["Branch", "Fold", "Scan2DResult", "ScanOptions", "ScanResult", "scan_1d", "scan_2d", "parse_scan"]
@@ -46,10 +46,8 @@ class ScanOptions:
     fill_unstable: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("jump_rtol", "jump_ratio", "fold_rtol"):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and bool(np.isfinite(v)) and v > 0
-            check_parameter("ScanOptions", name, ok, "a float in (0, inf)", v)
+        validate_fields(self, dict.fromkeys(("jump_rtol", "jump_ratio", "fold_rtol"),
+                                            Interval((int, float), 0, None, closed="neither")))
 
 
 @dataclass(frozen=True)

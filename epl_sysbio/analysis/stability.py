@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from epl_sysbio.errors import check_parameter
+from epl_sysbio.errors import Interval, validate_fields
 from epl_sysbio.simulate import Engine, Status
 from epl_sysbio.simulate.stability import classify_eigenvalues
 
@@ -46,10 +46,8 @@ class StabilityOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("eigen_rtol", "borderline_rtol", "perturbation", "horizon", "t_cap"):
-            v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and bool(np.isfinite(v)) and v > 0
-            check_parameter("StabilityOptions", name, ok, "a float in (0, inf)", v)
+        validate_fields(self, dict.fromkeys(("eigen_rtol", "borderline_rtol", "perturbation", "horizon", "t_cap"),
+                                            Interval((int, float), 0, None, closed="neither")))
 
 
 @dataclass(frozen=True)

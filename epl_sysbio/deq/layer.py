@@ -22,8 +22,11 @@ from epl_sysbio.errors import (
     SteadyStateError,
     UnknownIdError,
     UnsupportedModelError,
+    InstanceOf,
+    Options,
     check_parameter,
     format_ids,
+    validate_fields,
 )
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine, SteadyStateOptions, Status
@@ -57,10 +60,8 @@ class LayerOptions:
     steady_state: SteadyStateOptions = field(default_factory=SteadyStateOptions)
 
     def __post_init__(self) -> None:
-        check_parameter("LayerOptions", "start", self.start in ("reset", "warm"), "'reset' or 'warm'", self.start,
+        validate_fields(self, {"start": Options("reset", "warm"), "steady_state": InstanceOf(SteadyStateOptions)},
                         error=ConfigError)
-        check_parameter("LayerOptions", "steady_state", isinstance(self.steady_state, SteadyStateOptions),
-                        "a SteadyStateOptions", self.steady_state, error=ConfigError)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from epl_sysbio.errors import ConfigError, InvalidValueError, OptionalDependencyError, check_parameter
+from epl_sysbio.errors import ConfigError, Interval, InvalidValueError, OptionalDependencyError, Options, validate
 
 try:
     import torch
@@ -121,10 +121,9 @@ class MolecularLayer(nn.Module):
         init_spread: float = 0.3,
     ) -> None:
         super().__init__()
-        check_parameter("MolecularLayer", "units", isinstance(units, int) and units >= 1, "an int >= 1", units,
-                        error=ConfigError)
-        check_parameter("MolecularLayer", "on_failure", on_failure in ("raise", "mask"), "'raise' or 'mask'",
-                        on_failure, error=ConfigError)
+        validate("MolecularLayer", {"units": Interval(int, 1, None, closed="left"),
+                                    "on_failure": Options("raise", "mask")},
+                 {"units": units, "on_failure": on_failure}, error=ConfigError)
         self.layer, self.units, self.log_params, self.on_failure = layer, units, log_params, on_failure
         theta = np.tile(layer.params, (units, 1))
         if log_params:

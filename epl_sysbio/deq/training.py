@@ -14,13 +14,26 @@ out of the mean and counted in :attr:`TrainingResult.failed`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
 from epl_sysbio.deq.layer import EquilibriumLayer
-from epl_sysbio.errors import InvalidValueError, check_parameter
+from epl_sysbio.errors import Interval, InvalidValueError, validate_fields
 
 __all__ = ["TrainingOptions", "TrainingResult", "train_params"]
+
+
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_DECAY = Interval(Real, 0, 1, closed="left")
+_OPTIONS_PARAMETERS = {
+    "steps": Interval(int, 0, None, closed="left"),
+    "learning_rate": _POSITIVE,
+    "batch_size": [None, Interval(int, 1, None, closed="left")],
+    "beta1": _DECAY,
+    "beta2": _DECAY,
+    "eps": _POSITIVE,
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,16 +66,7 @@ class TrainingOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        owner = "TrainingOptions"
-        check_parameter(owner, "steps", isinstance(self.steps, int) and self.steps >= 0, "an int >= 0", self.steps)
-        check_parameter(owner, "learning_rate", self.learning_rate > 0, "a float in (0, inf)", self.learning_rate)
-        check_parameter(owner, "batch_size", self.batch_size is None or (isinstance(self.batch_size, int)
-                                                                        and self.batch_size >= 1),
-                        "None or an int >= 1", self.batch_size)
-        for name in ("beta1", "beta2"):
-            value = getattr(self, name)
-            check_parameter(owner, name, 0 <= value < 1, "a float in [0, 1)", value)
-        check_parameter(owner, "eps", self.eps > 0, "a float in (0, inf)", self.eps)
+        validate_fields(self, _OPTIONS_PARAMETERS)
 
 
 @dataclass(frozen=True)

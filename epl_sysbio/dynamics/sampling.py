@@ -20,6 +20,7 @@ The recipe (every draw from the given ``numpy.random.Generator``)::
 from __future__ import annotations
 
 import math
+from numbers import Real
 
 import numpy as np
 
@@ -34,7 +35,7 @@ from epl_sysbio.dynamics.spec import (
     Space,
     SpaceLink,
 )
-from epl_sysbio.errors import check_parameter
+from epl_sysbio.errors import InstanceOf, Interval, check_parameter, validate
 
 __all__ = ["random_spec"]
 
@@ -69,17 +70,16 @@ def random_spec(
         Range of the collision rate c; ``(0, 0)`` gives frictionless (marginal) momenta.
     """
     own = "random_spec"
-    check_parameter(own, "rng", isinstance(rng, np.random.Generator), "a numpy.random.Generator", rng)
-    check_parameter(own, "n_nodes", isinstance(n_nodes, int) and n_nodes >= 1, "an int >= 1", n_nodes)
+    count, probability = Interval(int, 1, None, closed="left"), Interval(Real, 0, 1, closed="both")
+    validate(own, {"rng": InstanceOf(np.random.Generator), "n_nodes": count}, {"rng": rng, "n_nodes": n_nodes})
     if n_spaces is None:
         n_spaces = max(1, round(math.sqrt(n_nodes) / 1.4))
-    check_parameter(own, "n_spaces", isinstance(n_spaces, int) and n_spaces >= 1, "an int >= 1", n_spaces)
-    check_parameter(own, "n_components", isinstance(n_components, int) and n_components >= 1, "an int >= 1",
-                    n_components)
+    validate(own, {"n_spaces": count, "n_components": count, "reservoir_probability": probability,
+                   "edge_probability": probability},
+             {"n_spaces": n_spaces, "n_components": n_components, "reservoir_probability": reservoir_probability,
+              "edge_probability": edge_probability})
     check_parameter(own, "friction", len(friction) == 2 and 0 <= friction[0] <= friction[1],
                     "a pair (low, high) with 0 <= low <= high", friction)
-    for pname, p in (("reservoir_probability", reservoir_probability), ("edge_probability", edge_probability)):
-        check_parameter(own, pname, 0 <= p <= 1, "a probability in [0, 1]", p)
 
     comps = tuple(Component(name=f"c{i}", mass=float(rng.uniform(0.5, 2.0)),
                             charge=charge_scale * int(rng.integers(-max_charge, max_charge + 1)))

@@ -16,15 +16,16 @@ node ``(g, s)`` is the species ``x_g_s`` (:attr:`Node.species_id`).
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from numbers import Real
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, UnknownIdError, format_ids, invalid_parameter_message
+from epl_sysbio.errors import Interval, InvalidValueError, UnknownIdError, check_parameter, format_ids, \
+    invalid_parameter_message, validate
 
 __all__ = [
     "ROLES",
@@ -55,20 +56,23 @@ def _name(owner: str, value: object) -> str:
 
 
 _TINY = 1e-300
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_NONNEGATIVE = Interval(Real, 0, None, closed="left")
+_FINITE = Interval(Real, None, None, closed="neither")
 
 
-def _number(owner: str, name: str, value: object, *, low: float | None, strict: bool = False) -> float:
-    ok = isinstance(value, (int, float, np.floating, np.integer)) and not isinstance(value, bool) \
-        and math.isfinite(float(value))
-    # Numbers below 1e-300 become 0: written to SBML with 15 digits, the smallest normal
-    # doubles round into the subnormal range, which libRoadRunner reads as a missing value.
-    v = (float(value) if abs(float(value)) >= _TINY else 0.0) if ok else math.nan
-    if ok and low is not None:
-        ok = v > low if strict else v >= low
-    if not ok:
-        bound = "" if low is None else f" {'>' if strict else '>='} {low:g}"
-        raise InvalidValueError(invalid_parameter_message(owner, name, f"a finite number{bound}", value))
-    return v
+def _numbers(obj: object, owner: str, table: dict[str, Interval]) -> None:
+    """Validate ``table``'s fields of ``obj`` and store them as floats.
+
+    Numbers below 1e-300 become 0 (and must still fit): written to SBML with 15 digits, the smallest
+    normal doubles round into the subnormal range, which libRoadRunner reads as a missing value.
+    """
+    values = {name: getattr(obj, name) for name in table}
+    validate(owner, table, values)
+    for name, value in values.items():
+        v = float(value) if abs(value) >= _TINY else 0.0
+        check_parameter(owner, name, v in table[name], f"{table[name]} once values below {_TINY:g} become 0", value)
+        object.__setattr__(obj, name, v)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,9 +85,7 @@ class Component:
 
     def __post_init__(self) -> None:
         _name("Component", self.name)
-        own = f"Component {self.name!r}"
-        object.__setattr__(self, "mass", _number(own, "mass", self.mass, low=0.0, strict=True))
-        object.__setattr__(self, "charge", _number(own, "charge", self.charge, low=None))
+        _numbers(self, f"Component {self.name!r}", {"mass": _POSITIVE, "charge": _FINITE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -105,7 +107,7 @@ class Gene:
                 self.composition))
         # Sorted and without zeros: equal compositions compare equal.
         object.__setattr__(self, "composition", dict(sorted((c, n) for c, n in comp.items() if n)))
-        object.__setattr__(self, "potential", _number(own, "potential", self.potential, low=None))
+        _numbers(self, own, {"potential": _FINITE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,7 +132,7 @@ class SpaceLink:
         own = f"SpaceLink {self.a!r}-{self.b!r}"
         if self.a == self.b:
             raise InvalidValueError(f"{own}: a space is not its own neighbour. Link two different spaces.")
-        object.__setattr__(self, "distance", _number(own, "distance", self.distance, low=0.0, strict=True))
+        _numbers(self, own, {"distance": _POSITIVE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -160,10 +162,7 @@ class Node:
 
     def __post_init__(self) -> None:
         own = f"Node {self.gene}@{self.space}"
-        object.__setattr__(self, "initial_amount",
-                           _number(own, "initial_amount", self.initial_amount, low=0.0, strict=True))
-        object.__setattr__(self, "reservoir", _number(own, "reservoir", self.reservoir, low=0.0))
-        object.__setattr__(self, "friction", _number(own, "friction", self.friction, low=0.0))
+        _numbers(self, own, {"initial_amount": _POSITIVE, "reservoir": _NONNEGATIVE, "friction": _NONNEGATIVE})
         roles = (self.roles,) if isinstance(self.roles, str) else tuple(self.roles)
         bad = [r for r in roles if r not in ROLES]
         if bad:
@@ -201,7 +200,7 @@ class Reaction:
                 f"Reaction -> {self.product} in {self.space}", "reactants", "two gene names (2 -> 1 reactions)",
                 self.reactants))
         object.__setattr__(self, "reactants", tuple(sorted(r)))
-        object.__setattr__(self, "rate", _number(f"Reaction {self.id}", "rate", self.rate, low=0.0))
+        _numbers(self, f"Reaction {self.id}", {"rate": _NONNEGATIVE})
 
     @property
     def id(self) -> str:
@@ -217,7 +216,7 @@ class _Transport:
     _prefix = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "rate", _number(f"{type(self).__name__} {self.id}", "rate", self.rate, low=0.0))
+        _numbers(self, f"{type(self).__name__} {self.id}", {"rate": _NONNEGATIVE})
 
     @property
     def id(self) -> str:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from epl_sysbio.errors import ConfigError, EplSysbioError
+from epl_sysbio.errors import ConfigError, EplSysbioError, InstanceOf, validate_fields
 from epl_sysbio.evolve.config import CPPN_NEAT_CHOICES, EvolveConfig, NeatConfig, RunConfig, _section_from_dict, \
     sections_to_toml
 
@@ -70,10 +70,7 @@ class EplJobConfig:
     fitness: FitnessWeights = field(default_factory=FitnessWeights)
 
     def __post_init__(self) -> None:
-        for name, cls in _SECTIONS.items():
-            value = getattr(self, name)
-            if not isinstance(value, cls):
-                raise ConfigError(f"EplJobConfig.{name} must be a {cls.__name__}. Got {value!r} instead.")
+        validate_fields(self, {name: InstanceOf(cls) for name, cls in _SECTIONS.items()}, error=ConfigError)
         n = self.neat
         if (n.n_inputs, n.n_outputs) != (4, 3):
             raise ConfigError(f"[neat] n_inputs and n_outputs must be 4 and 3 for the EPL CPPN "

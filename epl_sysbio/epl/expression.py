@@ -53,17 +53,34 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
 from epl_sysbio import dynamics
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import InstanceOf, Interval, InvalidValueError, check_parameter, invalid_parameter_message, \
+    validate_fields
 
 __all__ = ["EplSubstrateConfig", "express_substrate"]
 
 
 #: Most nodes (genes x spaces) a substrate may have: a million CPPN queries per genome.
 MAX_SUBSTRATE_NODES = 1000
+
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_NONNEGATIVE = Interval(Real, 0, None, closed="left")
+_SUBSTRATE_PARAMETERS = {
+    "n_genes": Interval(int, 1, MAX_SUBSTRATE_NODES, closed="both"),
+    "n_spaces": Interval(int, 1, MAX_SUBSTRATE_NODES, closed="both"),
+    "existence_threshold": Interval(Real, None, None, closed="neither"),
+    "rate_scale": _POSITIVE,
+    "mass_min": _POSITIVE,
+    "mass_scale": _NONNEGATIVE,
+    "max_charge": Interval(int, 0, None, closed="left"),
+    "clip_eps": Interval(Real, 0, 1, closed="neither"),
+    "friction": _NONNEGATIVE,
+    "reservoirs": InstanceOf(bool),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,29 +99,11 @@ class EplSubstrateConfig:
     reservoirs: bool = True
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        checks = [
-            ("n_genes", isinstance(self.n_genes, int) and 1 <= self.n_genes <= MAX_SUBSTRATE_NODES,
-             f"an int in [1, {MAX_SUBSTRATE_NODES}]"),
-            ("n_spaces", isinstance(self.n_spaces, int) and 1 <= self.n_spaces <= MAX_SUBSTRATE_NODES,
-             f"an int in [1, {MAX_SUBSTRATE_NODES}]"),
-            ("existence_threshold", np.isfinite(self.existence_threshold), "a finite float"),
-            ("rate_scale", self.rate_scale > 0, "a float in (0, inf)"),
-            ("mass_min", self.mass_min > 0, "a float in (0, inf)"),
-            ("mass_scale", self.mass_scale >= 0, "a float in [0, inf)"),
-            ("max_charge", isinstance(self.max_charge, int) and self.max_charge >= 0, "an int >= 0"),
-            ("clip_eps", 0 < self.clip_eps < 1, "a float in (0, 1)"),
-            ("friction", self.friction >= 0, "a float in [0, inf)"),
-            ("reservoirs", isinstance(self.reservoirs, bool), "a bool"),
-        ]
-        for name, ok, constraint in checks:
-            if not ok:
-                raise InvalidValueError(invalid_parameter_message(own, name, constraint, getattr(self, name)))
+        validate_fields(self, _SUBSTRATE_PARAMETERS)
         # The CPPN is queried for every pair of nodes: beyond this no machine finishes expressing one genome.
-        if self.n_genes * self.n_spaces > MAX_SUBSTRATE_NODES:
-            raise InvalidValueError(invalid_parameter_message(
-                own, "n_genes * n_spaces", f"at most {MAX_SUBSTRATE_NODES} nodes (the CPPN is queried for every "
-                "pair of nodes)", self.n_genes * self.n_spaces))
+        check_parameter(type(self).__name__, "n_genes * n_spaces", self.n_genes * self.n_spaces <= MAX_SUBSTRATE_NODES,
+                        f"at most {MAX_SUBSTRATE_NODES} nodes (the CPPN is queried for every pair of nodes)",
+                        self.n_genes * self.n_spaces)
 
 
 class _Queries:

@@ -35,10 +35,9 @@ reason.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
-from epl_sysbio.errors import ConfigError, check_parameter
+from epl_sysbio.errors import ConfigError, Interval, validate_fields
 
 from .learner import EplLearner
 from .lifetime_tasks import LifetimeTask
@@ -50,6 +49,13 @@ __all__ = ["FitnessWeights", "LearnerReport", "fitness_value", "evaluate_learner
 WORST_FITNESS = 0.0
 
 
+_WEIGHTS_PARAMETERS = {
+    "speed_weight": Interval((int, float), 0, None, closed="left"),
+    "size_weight": Interval((int, float), 0, None, closed="left"),
+    "size_reference": Interval((int, float), 0, None, closed="neither"),
+}
+
+
 @dataclass(frozen=True, kw_only=True)
 class FitnessWeights:
     """Weights of the fitness formula (module docstring)."""
@@ -59,14 +65,7 @@ class FitnessWeights:
     size_reference: float = 100.0
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        for name in ("speed_weight", "size_weight"):
-            v = getattr(self, name)
-            check_parameter(own, name, isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
-                            "a float in [0, inf)", v, error=ConfigError)
-        v = self.size_reference
-        check_parameter(own, "size_reference", isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
-                        "a float in (0, inf)", v, error=ConfigError)
+        validate_fields(self, _WEIGHTS_PARAMETERS, error=ConfigError)
 
 
 def fitness_value(performance: float, steps_to_goal: int | None, max_learning_steps: int, size: int,

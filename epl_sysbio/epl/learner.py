@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, check_parameter, format_ids
+from epl_sysbio.errors import InvalidValueError, Interval, Options, format_ids, validate_fields
 from epl_sysbio.simulate import Engine
 from epl_sysbio.simulate.results import SteadyStateOptions
 
@@ -58,8 +58,16 @@ ACTIVE_RULES = ("mean_change", "mean", "crossings")
 SETTLE_METHODS = ("newton", "time_course")
 
 
-def _is_pos(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+_POSITIVE = Interval((int, float), 0, None, closed="neither")
+_OPTIONS_PARAMETERS = {
+    "max_integrator_steps": Interval(int, 10, None, closed="left"),
+    "backend": Options(*BACKENDS),
+    "active": Options(*ACTIVE_RULES),
+    "settle": Options(*SETTLE_METHODS),
+    **dict.fromkeys(("crossing_level", "response_time", "settle_t_max", "atol", "rtol", "integrator_rtol",
+                     "integrator_atol", "max_amount"), _POSITIVE),
+    "response_points": Interval(int, 2, None, closed="left"),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,21 +141,7 @@ class LearnerOptions:
     max_integrator_steps: int = 1000
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        m = self.max_integrator_steps
-        check_parameter(own, "max_integrator_steps", isinstance(m, int) and not isinstance(m, bool) and m >= 10,
-                        "an int >= 10", m)
-        check_parameter(own, "backend", self.backend in BACKENDS, f"one of {list(BACKENDS)}", self.backend)
-        check_parameter(own, "active", self.active in ACTIVE_RULES, f"one of {list(ACTIVE_RULES)}", self.active)
-        check_parameter(own, "settle", self.settle in SETTLE_METHODS, f"one of {list(SETTLE_METHODS)}",
-                        self.settle)
-        for name in ("crossing_level", "response_time", "settle_t_max", "atol", "rtol", "integrator_rtol",
-                     "integrator_atol", "max_amount"):
-            v = getattr(self, name)
-            check_parameter(own, name, _is_pos(v), "a float in (0, inf)", v)
-        p = self.response_points
-        check_parameter(own, "response_points", isinstance(p, int) and not isinstance(p, bool) and p >= 2,
-                        "an int >= 2", p)
+        validate_fields(self, _OPTIONS_PARAMETERS)
 
     @property
     def tolerances(self) -> Tolerances:

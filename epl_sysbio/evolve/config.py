@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import functools
 import hashlib
 import json
-import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from epl_sysbio.errors import ConfigError, check_parameter
+from epl_sysbio.errors import ConfigError, InstanceOf, Interval, ListOf, Options, check_parameter, validate_fields
 
 __all__ = [
     "ACTIVATION_NAMES",
@@ -63,15 +61,48 @@ MAX_RECURRENT_STEPS = 10_000
 MAX_WORKERS = 1024
 
 
-_check = functools.partial(check_parameter, error=ConfigError)
+_REAL = (int, float)  # what a TOML file writes back
+_COUNT = Interval(int, 1, None, closed="left")
+_COUNT_OR_ZERO = Interval(int, 0, None, closed="left")
+_POSITIVE = Interval(_REAL, 0, None, closed="neither")
+_PROBABILITY = Interval(_REAL, 0, 1, closed="both")
 
+_NEAT_PARAMETERS = {
+    "n_inputs": _COUNT,
+    "n_outputs": _COUNT,
+    "population_size": Interval(int, 2, MAX_POPULATION, closed="both"),
+    "activations": ListOf(Options(*ACTIVATION_NAMES), nonempty=True),
+    "output_activation": Options(*ACTIVATION_NAMES),
+    "recurrent": InstanceOf(bool),
+    "split_choice": Options(*SPLIT_CHOICES),
+    "disabled_gene_rule": Options(*DISABLED_GENE_RULES),
+    "equal_fitness_union": InstanceOf(bool),
+    "recurrent_steps": Interval(int, 1, MAX_RECURRENT_STEPS, closed="both"),
+    **dict.fromkeys(("normalize_threshold", "species_elitism_min_size", "stagnation_generations"), _COUNT),
+    **dict.fromkeys(("target_species", "protected_species", "population_stagnation_generations"), _COUNT_OR_ZERO),
+    **dict.fromkeys(("c1", "c2", "c3"), Interval(_REAL, 0, None, closed="left")),
+    **dict.fromkeys(("compatibility_threshold", "threshold_step", "min_threshold", "weight_perturb_power",
+                     "weight_replace_power", "weight_init_range", "weight_max", "sigmoid_slope"), _POSITIVE),
+    **dict.fromkeys(("weight_mutation_rate", "weight_perturb_fraction", "add_node_rate", "add_connection_rate",
+                     "toggle_enable_rate", "activation_mutation_rate", "disable_inherited_rate", "crossover_rate",
+                     "crossover_average_rate", "interspecies_mating_rate"), _PROBABILITY),
+    "survival_threshold": Interval(_REAL, 0, 1, closed="right"),
+}
 
-def _is_real(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+_RUN_PARAMETERS = {
+    "seed": _COUNT_OR_ZERO,
+    "generations": _COUNT,
+    "fitness_threshold": [Interval(_REAL, None, None, closed="neither"), None],
+    "executor": Options(*EXECUTORS),
+    "workers": Interval(int, 0, MAX_WORKERS, closed="both"),
+    **dict.fromkeys(("retries", "checkpoint_every", "keep_checkpoints"), _COUNT_OR_ZERO),
+    "hall_of_fame": _COUNT,
+    "scheduler": InstanceOf(str),
+    "time_limit": Interval(_REAL, 0, None, closed="left"),
+    "worst_fitness": Interval(_REAL, None, None, closed="neither"),
+    "progress": InstanceOf(bool),
+    "plots": InstanceOf(bool),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -193,51 +224,13 @@ class NeatConfig:
     sigmoid_slope: float = 4.9
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
         object.__setattr__(self, "activations", tuple(self.activations))
-        for name in ("n_inputs", "n_outputs"):
-            v = getattr(self, name)
-            _check(own, name, _is_int(v) and v >= 1, "an int >= 1", v)
-        _check(own, "population_size", _is_int(self.population_size) and 2 <= self.population_size <= MAX_POPULATION,
-               f"an int in [2, {MAX_POPULATION:,}]", self.population_size)
-        _check(own, "activations", len(self.activations) > 0 and set(self.activations) <= set(ACTIVATION_NAMES),
-               f"a non-empty list drawn from {list(ACTIVATION_NAMES)}", list(self.activations))
-        _check(own, "output_activation", self.output_activation in ACTIVATION_NAMES,
-               f"one of {list(ACTIVATION_NAMES)}", self.output_activation)
-        _check(own, "recurrent", isinstance(self.recurrent, bool), "a bool", self.recurrent)
-        _check(own, "split_choice", self.split_choice in SPLIT_CHOICES, f"one of {list(SPLIT_CHOICES)}",
-               self.split_choice)
-        _check(own, "disabled_gene_rule", self.disabled_gene_rule in DISABLED_GENE_RULES,
-               f"one of {list(DISABLED_GENE_RULES)}", self.disabled_gene_rule)
-        _check(own, "equal_fitness_union", isinstance(self.equal_fitness_union, bool), "a bool",
-               self.equal_fitness_union)
-        for name in ("recurrent_steps", "normalize_threshold", "species_elitism_min_size",
-                     "stagnation_generations"):
-            v = getattr(self, name)
-            _check(own, name, _is_int(v) and v >= 1, "an int >= 1", v)
-        _check(own, "recurrent_steps", self.recurrent_steps <= MAX_RECURRENT_STEPS,
-               f"an int in [1, {MAX_RECURRENT_STEPS:,}]", self.recurrent_steps)
+        validate_fields(self, _NEAT_PARAMETERS, error=ConfigError)
         genes = self.population_size * (self.n_inputs + 1) * self.n_outputs
-        _check(own, "population_size * (n_inputs + 1) * n_outputs", genes <= MAX_INITIAL_GENES,
-               f"at most {MAX_INITIAL_GENES:,} (the connection genes of the first generation)", genes)
-        for name in ("target_species", "protected_species", "population_stagnation_generations"):
-            v = getattr(self, name)
-            _check(own, name, _is_int(v) and v >= 0, "an int >= 0", v)
-        for name in ("c1", "c2", "c3"):
-            v = getattr(self, name)
-            _check(own, name, _is_real(v) and v >= 0, "a float in [0, inf)", v)
-        for name in ("compatibility_threshold", "threshold_step", "min_threshold", "weight_perturb_power",
-                     "weight_replace_power", "weight_init_range", "weight_max", "sigmoid_slope"):
-            v = getattr(self, name)
-            _check(own, name, _is_real(v) and v > 0, "a float in (0, inf)", v)
-        for name in ("weight_mutation_rate", "weight_perturb_fraction", "add_node_rate",
-                     "add_connection_rate", "toggle_enable_rate", "activation_mutation_rate",
-                     "disable_inherited_rate", "crossover_rate", "crossover_average_rate",
-                     "interspecies_mating_rate"):
-            v = getattr(self, name)
-            _check(own, name, _is_real(v) and 0 <= v <= 1, "a float in [0, 1]", v)
-        _check(own, "survival_threshold", _is_real(self.survival_threshold) and 0 < self.survival_threshold <= 1,
-               "a float in (0, 1]", self.survival_threshold)
+        check_parameter(type(self).__name__, "population_size * (n_inputs + 1) * n_outputs",
+                        genes <= MAX_INITIAL_GENES,
+                        f"at most {MAX_INITIAL_GENES:,} (the connection genes of the first generation)", genes,
+                        error=ConfigError)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -292,26 +285,7 @@ class RunConfig:
     plots: bool = True
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        _check(own, "seed", _is_int(self.seed) and self.seed >= 0, "an int >= 0", self.seed)
-        _check(own, "generations", _is_int(self.generations) and self.generations >= 1, "an int >= 1",
-               self.generations)
-        _check(own, "fitness_threshold", self.fitness_threshold is None or _is_real(self.fitness_threshold),
-               "a finite float or None", self.fitness_threshold)
-        _check(own, "executor", self.executor in EXECUTORS, f"one of {list(EXECUTORS)}", self.executor)
-        for name in ("workers", "retries", "checkpoint_every", "keep_checkpoints"):
-            v = getattr(self, name)
-            _check(own, name, _is_int(v) and v >= 0, "an int >= 0", v)
-        _check(own, "workers", self.workers <= MAX_WORKERS, f"an int in [0, {MAX_WORKERS}]", self.workers)
-        _check(own, "hall_of_fame", _is_int(self.hall_of_fame) and self.hall_of_fame >= 1, "an int >= 1",
-               self.hall_of_fame)
-        _check(own, "scheduler", isinstance(self.scheduler, str), "a str", self.scheduler)
-        _check(own, "time_limit", _is_real(self.time_limit) and self.time_limit >= 0, "a float in [0, inf)",
-               self.time_limit)
-        _check(own, "worst_fitness", _is_real(self.worst_fitness), "a finite float", self.worst_fitness)
-        for name in ("progress", "plots"):
-            v = getattr(self, name)
-            _check(own, name, isinstance(v, bool), "a bool", v)
+        validate_fields(self, _RUN_PARAMETERS, error=ConfigError)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,8 +296,7 @@ class EvolveConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def __post_init__(self) -> None:
-        _check("EvolveConfig", "neat", isinstance(self.neat, NeatConfig), "a NeatConfig", self.neat)
-        _check("EvolveConfig", "run", isinstance(self.run, RunConfig), "a RunConfig", self.run)
+        validate_fields(self, {"neat": InstanceOf(NeatConfig), "run": InstanceOf(RunConfig)}, error=ConfigError)
 
     def replace(self, **changes: Any) -> EvolveConfig:
         """A copy with fields of ``neat``/``run`` changed, e.g. ``replace(run={"seed": 3})``."""

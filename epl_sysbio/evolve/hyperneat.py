@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 
-from epl_sysbio.errors import InvalidValueError, invalid_parameter_message
+from epl_sysbio.errors import Interval, InvalidValueError, invalid_parameter_message, validate_fields
 
 __all__ = ["Substrate", "HyperNeatConfig", "ExpressedNetwork", "query_pairs", "express"]
 
@@ -101,16 +102,10 @@ class HyperNeatConfig:
     leo_output: int = 1
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        if not 0 <= self.weight_threshold < 1:
-            raise InvalidValueError(invalid_parameter_message(own, "weight_threshold", "a float in [0, 1)",
-                                                              self.weight_threshold))
-        if not self.max_weight > 0:
-            raise InvalidValueError(invalid_parameter_message(own, "max_weight", "a float in (0, inf)",
-                                                              self.max_weight))
-        for name in ("weight_output", "leo_output"):
-            if getattr(self, name) < 0:
-                raise InvalidValueError(invalid_parameter_message(own, name, "an int >= 0", getattr(self, name)))
+        validate_fields(self, {"weight_threshold": Interval(Real, 0, 1, closed="left"),
+                               "max_weight": Interval(Real, 0, None, closed="neither"),
+                               "weight_output": Interval(Integral, 0, None, closed="left"),
+                               "leo_output": Interval(Integral, 0, None, closed="left")})
 
 
 @dataclass(frozen=True, eq=False)

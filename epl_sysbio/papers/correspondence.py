@@ -33,10 +33,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
-from epl_sysbio.errors import check_parameter as _check
+from epl_sysbio.errors import Interval, check_parameter as _check, validate
 
 __all__ = [
     "BatchLoss",
@@ -53,8 +54,8 @@ BatchLoss = Callable[[np.ndarray], np.ndarray]
 """``(n, d) -> (n,)``: the loss of each row of parameters."""
 
 
-def _check_beta(owner: str, beta: float) -> None:
-    _check(owner, "beta", beta > 0 and not np.isnan(beta), "a float in (0, inf]", beta)
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_BETA = Interval(Real, 0, None, closed="right")  # inf: the noise-free limit
 
 
 def time_matched_sigma(alpha: float, lam: float, beta: float = np.inf) -> float:
@@ -65,9 +66,8 @@ def time_matched_sigma(alpha: float, lam: float, beta: float = np.inf) -> float:
     Finite ``beta``: the mean step ``(beta sigma^2 / 2) g`` equals
     ``lam alpha g``, so ``sigma = sqrt(2 lam alpha / beta)``.
     """
-    _check("time_matched_sigma", "alpha", alpha > 0, "a float in (0, inf)", alpha)
-    _check("time_matched_sigma", "lam", lam > 0, "a float in (0, inf)", lam)
-    _check_beta("time_matched_sigma", beta)
+    validate("time_matched_sigma", {"alpha": _POSITIVE, "lam": _POSITIVE, "beta": _BETA},
+             {"alpha": alpha, "lam": lam, "beta": beta})
     if np.isinf(beta):
         return float(np.sqrt(2.0 * np.pi) * lam * alpha)
     return float(np.sqrt(2.0 * lam * alpha / beta))
@@ -194,8 +194,7 @@ def run_conditioned_mutation(
     for name, value in (("n_trajectories", n_trajectories), ("n_steps", n_steps),
                         ("record_every", record_every)):
         _check(owner, name, int(value) == value and value >= 1, "an integer >= 1", value)
-    _check(owner, "sigma", sigma > 0 and np.isfinite(sigma), "a float in (0, inf)", sigma)
-    _check_beta(owner, beta)
+    validate(owner, {"sigma": _POSITIVE, "beta": _BETA}, {"sigma": sigma, "beta": beta})
     x = np.repeat(np.asarray(x0, dtype=float)[None, :], n_trajectories, axis=0)
     loss = loss_fn(x)
     steps, means, losses, sample = [0], [x.mean(axis=0)], [loss.mean()], [x[:keep].copy()]

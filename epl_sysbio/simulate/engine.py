@@ -44,10 +44,11 @@ from epl_sysbio.errors import (
     ModelLoadError,
     NativeCrashError,
     TimeLimitError,
+    InstanceOf,
     UnknownIdError,
-    check_parameter,
     checked_number,
     format_ids,
+    validate,
 )
 from epl_sysbio.isolation import Isolation
 from epl_sysbio.model import Model
@@ -120,10 +121,8 @@ class Engine:
             model = Model.from_sbml(model, source="<engine sbml>")
         if not isinstance(model, Model):
             raise ModelLoadError(f"Engine expects a Model or SBML text, got {type(model).__name__}.")
-        check_parameter("Engine", "options", options is None or isinstance(options, SteadyStateOptions),
-                        "a SteadyStateOptions or None", options)
-        check_parameter("Engine", "isolation", isolation is None or isinstance(isolation, Isolation),
-                        "an Isolation or None", isolation)
+        validate("Engine", {"options": [InstanceOf(SteadyStateOptions), None],
+                            "isolation": [InstanceOf(Isolation), None]}, {"options": options, "isolation": isolation})
         self.isolation = isolation
         self.options = options or SteadyStateOptions()
         self.notes: list[str] = []

@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 import math
 from dataclasses import dataclass, field
+from numbers import Real
 
 import numpy as np
 
-from epl_sysbio.errors import check_parameter, is_finite_positive
+from epl_sysbio.errors import Interval, ListOf, validate_fields
 from epl_sysbio.simulate.stopping import StoppingRule
 
 __all__ = [
@@ -51,6 +52,11 @@ class Method(str, enum.Enum):
         return self.value
 
 
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_STEADY_STATE_PARAMETERS = {"atol": _POSITIVE, "rtol": _POSITIVE, "relax_t_max": _POSITIVE, "eigen_rtol": _POSITIVE,
+                            "presimulation_times": ListOf(_POSITIVE)}
+
+
 @dataclass(frozen=True, kw_only=True)
 class SteadyStateOptions:
     """Settings of :meth:`Engine.steady_state`.
@@ -82,13 +88,9 @@ class SteadyStateOptions:
     eigen_rtol: float = 1e-9
 
     def __post_init__(self) -> None:
-        for name in ("atol", "rtol", "relax_t_max", "eigen_rtol"):
-            check_parameter("SteadyStateOptions", name, is_finite_positive(getattr(self, name)), "a float in (0, inf)",
-                            getattr(self, name))
-        times = tuple(self.presimulation_times)
-        check_parameter("SteadyStateOptions", "presimulation_times", all(is_finite_positive(t) for t in times),
-                        "a tuple of positive floats", self.presimulation_times)
-        object.__setattr__(self, "presimulation_times", tuple(float(t) for t in times))
+        object.__setattr__(self, "presimulation_times", tuple(self.presimulation_times))
+        validate_fields(self, _STEADY_STATE_PARAMETERS)
+        object.__setattr__(self, "presimulation_times", tuple(float(t) for t in self.presimulation_times))
 
     @property
     def stopping(self) -> StoppingRule:

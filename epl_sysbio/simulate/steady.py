@@ -12,12 +12,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from epl_sysbio.errors import (
-    InvalidValueError,
+    InstanceOf,
     NativeCrashError,
+    Options,
     SteadyStateError,
     TimeLimitError,
-    check_parameter,
     format_ids,
+    validate,
 )
 from epl_sysbio.simulate import forked
 from epl_sysbio.simulate.results import BatchResult, Method, SteadyStateOptions, SteadyStateResult, Status
@@ -34,10 +35,8 @@ def solve(engine: Engine, values: Mapping[str, float] | None, start: str,
           options: SteadyStateOptions | None, throw: bool) -> SteadyStateResult:
     """:meth:`Engine.steady_state` (its docstring says what it does)."""
     opts = options or engine.options
-    if start not in ("current", "reset"):
-        raise InvalidValueError(f"start must be 'current' or 'reset'. Got {start!r} instead.")
-    check_parameter("steady_state", "options", isinstance(opts, SteadyStateOptions), "a SteadyStateOptions",
-                    options)
+    validate("steady_state", {"start": Options("current", "reset"), "options": InstanceOf(SteadyStateOptions)},
+             {"start": start, "options": opts})
     if values is not None:
         engine._require(engine._mapping(values, "steady_state"))
     if engine.isolation is not None:
@@ -105,8 +104,7 @@ def _finish(result: SteadyStateResult, throw: bool) -> SteadyStateResult:
 def solve_batch(engine: Engine, inputs: Sequence[Mapping[str, float]], outputs: Sequence[str] | None,
                 start: str, options: SteadyStateOptions | None) -> BatchResult:
     """:meth:`Engine.steady_state_batch` (its docstring says what it does)."""
-    if start not in ("reset", "warm"):
-        raise InvalidValueError(f"start must be 'reset' or 'warm'. Got {start!r} instead.")
+    validate("steady_state_batch", {"start": Options("reset", "warm")}, {"start": start})
     outputs = tuple(outputs) if outputs is not None else tuple(f"[{s}]" for s in engine.floating_ids)
     engine._require(outputs)
     for sample in inputs:

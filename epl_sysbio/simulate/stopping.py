@@ -20,12 +20,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from numbers import Real
 
 import numpy as np
 
-from epl_sysbio.errors import check_parameter, is_finite_positive
+from epl_sysbio.errors import Interval, validate_fields
 
 __all__ = ["StoppingRule"]
+
+_TOLERANCE = Interval(Real, 0, None, closed="neither")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,9 +47,7 @@ class StoppingRule:
     rtol: float
 
     def __post_init__(self) -> None:
-        for name in ("atol", "rtol"):
-            value = getattr(self, name)
-            check_parameter("StoppingRule", name, is_finite_positive(value), "a float in (0, inf)", value)
+        validate_fields(self, {"atol": _TOLERANCE, "rtol": _TOLERANCE})
 
     def tolerance(self, norm_state: float) -> float:
         """The largest residual accepted at a state of Euclidean norm ``norm_state``."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from epl_sysbio.errors import check_parameter, is_finite_positive, is_int
+from epl_sysbio.errors import Interval, validate
 from epl_sysbio.simulate.results import RelaxResult
 from epl_sysbio.simulate.stopping import StoppingRule
 
@@ -24,12 +25,13 @@ __all__ = ["MAX_POINTS", "time_course", "relax"]
 #: Most points one time course may hold (about 8 GB per 1000 selections beyond it).
 MAX_POINTS = 1_000_000
 
+_POSITIVE = Interval(Real, 0, None, closed="neither")
+_POINTS = Interval(Integral, 2, MAX_POINTS, closed="both")
+
 
 def time_course(engine: Engine, t_end: float, points: int, selections: Sequence[str] | None) -> np.ndarray:
     """:meth:`Engine.time_course`: shape (points, 1 + len(selections)), time first."""
-    check_parameter("time_course", "t_end", is_finite_positive(t_end), "a finite float > 0", t_end)
-    check_parameter("time_course", "points", is_int(points) and 2 <= points <= MAX_POINTS,
-                    f"an int in [2, {MAX_POINTS:,}]", points)
+    validate("time_course", {"t_end": _POSITIVE, "points": _POINTS}, {"t_end": t_end, "points": points})
     sel = list(selections) if selections is not None else [f"[{s}]" for s in engine.floating_ids] + list(engine.rate_rule_ids)
     engine._require([s for s in sel if s != "time" and s not in engine.reaction_ids])
     rr = engine.roadrunner
@@ -42,12 +44,10 @@ def relax(engine: Engine, selections: Sequence[str], *, t_max: float | None, ato
       rtol: float | None, first_step: float, points_per_chunk: int, restart_time: bool) -> RelaxResult:
     """:meth:`Engine.relax`: chunks doubling from ``first_step`` until the stopping rule passes or ``t_max``."""
     opts = engine.options
-    for name, value in (("t_max", t_max), ("atol", atol), ("rtol", rtol)):
-        check_parameter("relax", name, value is None or is_finite_positive(value), "a finite float > 0 or None",
-                        value)
-    check_parameter("relax", "first_step", is_finite_positive(first_step), "a finite float > 0", first_step)
-    check_parameter("relax", "points_per_chunk", is_int(points_per_chunk) and 2 <= points_per_chunk <= MAX_POINTS,
-                    f"an int in [2, {MAX_POINTS:,}]", points_per_chunk)
+    validate("relax", {**dict.fromkeys(("t_max", "atol", "rtol"), [_POSITIVE, None]), "first_step": _POSITIVE,
+                       "points_per_chunk": _POINTS},
+             {"t_max": t_max, "atol": atol, "rtol": rtol, "first_step": first_step,
+              "points_per_chunk": points_per_chunk})
     t_max = opts.relax_t_max if t_max is None else float(t_max)
     atol = opts.atol if atol is None else float(atol)
     rtol = opts.rtol if rtol is None else float(rtol)
