@@ -64,3 +64,12 @@ def test_config_hash_ignores_horizon_and_display_only():
                                                                "executor": "serial"}))
     assert config_hash(base) != config_hash(base.replace(run={"seed": 1}))
     assert config_hash(base) != config_hash(base.replace(neat={"c1": 2.0}))
+
+
+def test_numpy_floats_in_a_config_are_written_as_toml_numbers(tmp_path):
+    import numpy as np
+
+    config = EvolveConfig(neat=NeatConfig(c3=np.float64(0.5)), run=RunConfig(fitness_threshold=np.float64(3.5)))
+    path = tmp_path / "c.toml"
+    path.write_text(config_to_toml(config))  # np.float64's repr, "np.float64(0.5)", is not TOML
+    assert load_config(path) == config
