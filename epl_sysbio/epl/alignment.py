@@ -15,16 +15,11 @@ concentrations its outputs; ``out.d_inputs`` chained with ``dL/do``). The
 layer is built once per learner; where it refuses (no stable steady state,
 singular reduced Jacobian) there is no score.
 
-Losses, with ``o`` the outputs' equilibrium concentrations after the input:
-
-* supervised toys: ``L = (p - y)^2 / 2``, ``p = o1 / (o0 + o1)``;
-* control tasks (no target): ``L = (penalty - reward) * o_a / sum(o)``, with
-  ``a`` the action the learner takes and ``(reward, penalty)`` the feedback
-  that step earns: a penalised action should lose its share, a rewarded one
-  gain it.
-
-The probe is the first step of the first learning epoch after the initial
-relaxation (same seeds as the evaluation).
+Each task defines its loss ``L(o)``, ``o`` the outputs' equilibrium
+concentrations after the input, and makes the probed step, the first step of
+the first learning epoch after the initial relaxation (same seeds as the
+evaluation): :meth:`~.tasks.Task.alignment_probe`. A task without a loss (the
+lifetime tasks) has no score.
 """
 
 from __future__ import annotations
@@ -41,7 +36,7 @@ from epl_sysbio.evolve import Genome
 from epl_sysbio.model import Model
 
 from .learner import EplLearner
-from .tasks import Task, _GymTask, _SupervisedTask, derive_seed
+from .tasks import Task
 
 __all__ = [
     "LossGradient", "alignment_score", "best_learner_alignment", "equilibrium_layer", "loss_gradient",
@@ -109,55 +104,19 @@ def loss_gradient(layer: EquilibriumLayer, learner: EplLearner, x: np.ndarray, l
     return LossGradient(layer.input_ids, np.asarray(loss_grad(out.values[0]), float) @ out.d_inputs[0])
 
 
-def _probe(task: Task, seed: int) -> tuple[np.ndarray, object]:
-    """The first learning step's input and what is needed to score it."""
-    if isinstance(task, _SupervisedTask):
-        x, y = task.samples()
-        i = int(np.random.default_rng(derive_seed(seed, 0, 0)).permutation(len(y))[0])
-        return x[i], float(y[i])
-    observation, _ = task.env.reset(seed=derive_seed(seed, 0, 0))
-    return task.encode(observation), None
-
-
 def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: EquilibriumLayer) -> float | None:
     """Eq. 4 for the first learning step of an initialised learner (see the module docstring).
 
     ``layer`` is :func:`equilibrium_layer` of the learner's network.
     """
-    if not learner.ok or not isinstance(task, (_SupervisedTask, _GymTask)):  # no probe defined for lifetime tasks
+    if not learner.ok:
         return None
-    x, target = _probe(task, seed)
     start = learner.snapshot()
     z0 = learner.learned_state()
-    response = learner.step(x)
-    if not learner.ok:
+    probe = task.alignment_probe(learner, seed)  # the step: input, response, feedback
+    if probe is None or not learner.ok:
         return None
-    if isinstance(task, _SupervisedTask):
-        def loss_grad(o: np.ndarray) -> np.ndarray:  # L = (p - y)^2 / 2, p = o1 / (o0 + o1)
-            total = float(o[0] + o[1])
-            if total <= 0:
-                return np.zeros_like(o)
-            return (task.predict(o) - target) * np.array([-o[1], o[0]]) / total**2
-
-        feedback = task.error_feedback(target - task.predict(response.activity))
-    elif isinstance(task, _GymTask):
-        action = int(np.argmax(response.activity))
-        _, reward, terminated, _, _ = task.env.step(action)
-        feedback = task.feedback(float(reward), terminated)
-        sign = float(feedback[1] - feedback[0])
-
-        def loss_grad(o: np.ndarray) -> np.ndarray:  # L = sign * o_a / sum(o)
-            total = float(np.sum(o))
-            if total <= 0:
-                return np.zeros_like(o)
-            g = np.full(len(o), -float(o[action]) / total**2)
-            g[action] += 1.0 / total
-            return sign * g
-    else:
-        return None
-    learner.feed_back(feedback)
-    if not learner.ok:
-        return None
+    x, loss_grad = probe
     z1 = learner.learned_state()
     learner.restore(start)  # back to z0, where the gradient is taken
     grad = loss_gradient(layer, learner, x, loss_grad)

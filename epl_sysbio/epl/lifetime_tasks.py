@@ -61,6 +61,8 @@ Scores and the learning criterion (learning speed = trials to criterion):
   exactly when the lifetime is *solved* (an episode reached 475 within
   ``epochs`` episodes); curve = that score after each episode; criterion:
   the first episode reaching 475.
+
+They define no loss for the Eq. 4 alignment (:meth:`~.tasks.Task.alignment_probe` is None).
 """
 
 from __future__ import annotations

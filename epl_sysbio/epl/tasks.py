@@ -37,6 +37,10 @@ in a seeded random order (toys). Each epoch has a score in [0, 100]:
 CartPole ``return / 500 * 100``, FrozenLake ``100 * reached the goal``, XOR
 ``100 * accuracy``, regression ``100 * max(0, 1 - RMSE / std(y))``.
 
+Each task defines the loss its learning steps should descend, for the paper's
+Eq. 4 alignment (:mod:`.alignment`): :meth:`Task.alignment_probe` (None for a
+task without one, e.g. the lifetime tasks).
+
 Seeds: an epoch's environment seed is ``SeedSequence([seed, phase, epoch])``
 with ``seed`` the evaluation seed (itself derived from run seed, generation and
 individual by :func:`~epl_sysbio.evolve.evaluation_seed`) and ``phase`` 0 for
@@ -47,6 +51,7 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,8 +60,11 @@ from epl_sysbio.errors import ConfigError, check_parameter
 
 from .learner import EplLearner
 
-__all__ = ["TaskConfig", "Task", "EpochResult", "LifetimeResult", "CartPole", "FrozenLake", "Xor", "Regression",
-           "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed", "derive_seed"]
+__all__ = ["TaskConfig", "Task", "AlignmentProbe", "EpochResult", "LifetimeResult", "CartPole", "FrozenLake", "Xor",
+           "Regression", "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed", "derive_seed"]
+
+#: What :meth:`Task.alignment_probe` returns: the probed step's input ``x`` and ``dL/do`` as a function of ``o``.
+AlignmentProbe = tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
 
 #: How a lifetime task routes its feedback: to one node per (action, outcome), or per outcome only.
 FEEDBACK_ROUTINGS = ("action", "outcome")
@@ -256,6 +264,18 @@ class Task(abc.ABC):
         curve += [0.0] * (cfg.epochs - len(curve))
         return LifetimeResult(score, tuple(curve), to_goal, steps, learner.status)
 
+    def alignment_probe(self, learner: EplLearner, seed: int) -> AlignmentProbe | None:
+        """Take the first learning step of the first learning epoch; return its input and the loss' gradient.
+
+        The step (input, response, feedback) is made on ``learner`` with the
+        seeds of :meth:`run_lifetime`; returned are the input ``x`` it
+        injected and ``dL/do``, the gradient of the task's loss with respect
+        to the outputs' equilibrium concentrations ``o`` (Eq. 4,
+        :mod:`.alignment`). None if the task defines no loss (the default,
+        e.g. the lifetime tasks) or the learner failed to respond.
+        """
+        return None
+
     @staticmethod
     def _respond(learner: EplLearner, x: np.ndarray, traces: list | None) -> np.ndarray | None:
         response = learner.step(x)
@@ -303,6 +323,34 @@ class _GymTask(Task):
             if terminated or truncated or not learner.ok:
                 break
         return EpochResult(self.score(total) if learner.ok else 0.0, steps, learner.status)
+
+    def alignment_probe(self, learner: EplLearner, seed: int) -> AlignmentProbe | None:
+        """No target, so the loss is the feedback's verdict: ``L = (penalty - reward) * o_a / sum(o)``.
+
+        ``a`` is the action the learner takes and ``(reward, penalty)`` the
+        feedback that step earns: a penalised action should lose its share
+        of the outputs, a rewarded one gain it.
+        """
+        observation, _ = self.env.reset(seed=derive_seed(seed, 0, 0))
+        x = self.encode(observation)
+        activity = self._respond(learner, x, None)
+        if activity is None:
+            return None
+        action = int(np.argmax(activity))
+        _, reward, terminated, _, _ = self.env.step(action)
+        feedback = self.feedback(float(reward), terminated)
+        learner.feed_back(feedback)
+        sign = float(feedback[1] - feedback[0])
+
+        def loss_gradient(o: np.ndarray) -> np.ndarray:  # dL/do_i = sign * (delta_ia - o_a / sum(o)) / sum(o)
+            total = float(np.sum(o))
+            if total <= 0:
+                return np.zeros_like(o)
+            g = np.full(len(o), -float(o[action]) / total**2)
+            g[action] += 1.0 / total
+            return sign * g
+
+        return x, loss_gradient
 
 
 class CartPole(_GymTask):
@@ -393,6 +441,24 @@ class _SupervisedTask(Task):
             if not learner.ok:
                 return EpochResult(0.0, int(np.count_nonzero(np.isfinite(predictions))), learner.status)
         return EpochResult(self.score(predictions, y), len(y), learner.status)
+
+    def alignment_probe(self, learner: EplLearner, seed: int) -> AlignmentProbe | None:
+        """``L = (p - y)^2 / 2``, ``p = o1 / (o0 + o1)``, on the first training sample of the first learning epoch."""
+        x, y = self.samples()
+        i = int(np.random.default_rng(derive_seed(seed, 0, 0)).permutation(len(y))[0])
+        activity = self._respond(learner, x[i], None)
+        if activity is None:
+            return None
+        target = float(y[i])
+        learner.feed_back(self.error_feedback(target - self.predict(activity)))
+
+        def loss_gradient(o: np.ndarray) -> np.ndarray:  # dL/do = (p - y) (-o1, o0) / (o0 + o1)^2
+            total = float(o[0] + o[1])
+            if total <= 0:
+                return np.zeros_like(o)
+            return (self.predict(o) - target) * np.array([-o[1], o[0]]) / total**2
+
+        return x[i], loss_gradient
 
 
 class Xor(_SupervisedTask):

@@ -7,6 +7,7 @@ import pytest
 
 from epl_sysbio.epl.fitness import FitnessWeights, evaluate_learner, fitness_value
 from epl_sysbio.epl.learner import EplLearner, LearnerOptions
+from epl_sysbio.epl.lifetime_tasks import LIFETIME_TASKS
 from epl_sysbio.epl.tasks import CartPole, FrozenLake, Regression, TaskConfig, Xor, derive_seed, make_task, \
     split_signed
 from epl_sysbio.errors import ConfigError
@@ -39,6 +40,25 @@ def cross_learner(n_inputs: int = 4, *, wrong_way: bool = True) -> EplLearner:
     outputs = ("o1", "o0") if wrong_way else ("o0", "o1")
     return EplLearner(Engine(Model.from_antimony(CROSS)), inputs, outputs, ("f0", "f1"), LearnerOptions())
 
+
+
+class _Recorder:
+    """A learner that records its responses' activities and its feedback (the rest is the real learner's)."""
+
+    def __init__(self, learner: EplLearner) -> None:
+        self._learner, self.activities, self.feedback = learner, [], []
+
+    def __getattr__(self, name: str):
+        return getattr(self._learner, name)
+
+    def step(self, x):
+        response = self._learner.step(x)
+        self.activities.append(response.activity)
+        return response
+
+    def feed_back(self, amounts) -> str:
+        self.feedback.append(np.asarray(amounts))
+        return self._learner.feed_back(amounts)
 
 def test_split_signed_makes_non_negative_pairs():
     np.testing.assert_array_equal(split_signed(np.array([1.5, -2.0, 0.0]), 2.0), [3.0, 0.0, 0.0, 4.0, 0.0, 0.0])
@@ -116,6 +136,43 @@ def test_supervised_toys_score_every_sample_and_feed_back_when_learning(cls):
     # feedback after each sample moved the learned state (0.67 on xor, 0.44 on regression, measured)
     assert max(abs(states[True][s] - states[False][s]) for s in states[True]) > 0.1
 
+
+
+@pytest.mark.parametrize("name", ["cartpole", "xor", "regression"])
+def test_alignment_probe_is_one_learning_step_and_the_gradient_of_the_documented_loss(name):
+    task = make_task(TaskConfig(name=name, observations="pole"))
+    learner = _Recorder(cross_learner(task.n_inputs))
+    assert learner.initialise() == "ok", learner.message
+    x, loss_gradient = task.alignment_probe(learner, 3)
+    assert len(learner.activities) == len(learner.feedback) == 1
+    activity, feedback = learner.activities[0], learner.feedback[0]
+    if name == "cartpole":
+        observation, _ = task.env.reset(seed=derive_seed(3, 0, 0))
+        np.testing.assert_array_equal(x, task.encode(observation))
+        action = int(np.argmax(activity))
+
+        def loss(o):  # (penalty - reward) * o_a / sum(o)
+            return (feedback[1] - feedback[0]) * o[action] / o.sum()
+    else:
+        xs, ys = task.samples()
+        y = ys[[np.array_equal(row, x) for row in xs].index(True)]
+        np.testing.assert_array_equal(feedback, task.error_feedback(y - task.predict(activity)))
+
+        def loss(o):  # (p - y)^2 / 2
+            return 0.5 * (task.predict(o) - y) ** 2
+    o, h = np.array([0.7, 1.3]), 1e-6
+    central = [(loss(o + h * e) - loss(o - h * e)) / (2 * h) for e in np.eye(2)]
+    assert np.any(np.abs(central) > 1e-4)
+    np.testing.assert_allclose(loss_gradient(o), central, rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", LIFETIME_TASKS)
+def test_lifetime_tasks_define_no_alignment_loss_and_leave_the_learner_alone(name):
+    task = make_task(TaskConfig(name=name, feedback_routing="outcome"))
+    learner = _Recorder(cross_learner())
+    assert learner.initialise() == "ok", learner.message
+    assert task.alignment_probe(learner, 3) is None
+    assert learner.activities == learner.feedback == []
 
 def test_supervised_scores():
     xor = Xor(TaskConfig(name="xor"))
