@@ -58,7 +58,8 @@ from epl_sysbio.epl.fitness import evaluate_learner
 from epl_sysbio.epl.job import run_job
 from epl_sysbio.epl.learner import EplLearner
 from epl_sysbio.epl.substrate import build_network, evaluate_genome, make_learner, task_for
-from epl_sysbio.evolve import evaluation_seed, initial_genome
+from epl_sysbio.evolve import initial_genome
+from epl_sysbio.seeds import derive_seed
 from epl_sysbio.evolve.genome import genomes_from_arrays
 
 FULL = {"budget_population": 16, "budget_generations": 4}
@@ -111,7 +112,7 @@ def rates_es(config: EplJobConfig, genome, budget_pop: int, budget_gens: int, se
             engine.set_amounts(start)
             fresh = EplLearner(engine, learner.inputs, learner.outputs, learner.feedback, cfg.learner,
                                signed=learner.signed)
-            fit = evaluate_learner(fresh, task, evaluation_seed(seed, gen, i), size=network.size,
+            fit = evaluate_learner(fresh, task, derive_seed(seed, gen, i), size=network.size,
                                    weights=cfg.fitness).fitness
             offspring.append((fit, child))
 
@@ -160,7 +161,7 @@ def deq_gradient_baseline(config: EplJobConfig, genome, task_name: str, budget_p
         engine.set_amounts(start)
         fresh = EplLearner(engine, learner.inputs, learner.outputs, learner.feedback, cfg.learner,
                            signed=learner.signed)
-        fitness = evaluate_learner(fresh, task, evaluation_seed(seed, gen, 0), size=network.size,
+        fitness = evaluate_learner(fresh, task, derive_seed(seed, gen, 0), size=network.size,
                                    weights=cfg.fitness).fitness
         best.append(max([fitness] + best[-1:]))  # best so far, like the other curves
     after = layer.forward(z)
@@ -176,7 +177,7 @@ def random_search(config: EplJobConfig, budget_pop: int, budget_gens: int, seed:
     for gen in range(budget_gens):
         for i in range(budget_pop):
             genome = initial_genome(config.neat, rng)
-            running = max(running, evaluate_genome(genome, evaluation_seed(seed, gen, i), config).fitness)
+            running = max(running, evaluate_genome(genome, derive_seed(seed, gen, i), config).fitness)
         best.append(running)
     return best
 

@@ -320,15 +320,16 @@ def learner_memory(evaluations: int, seed: int) -> list[tuple[int, float, float]
     import numpy as np
 
     from epl_sysbio.epl.substrate import evaluate_genome
-    from epl_sysbio.evolve import evaluation_seed, initial_genome
+    from epl_sysbio.evolve import initial_genome
+    from epl_sysbio.seeds import derive_seed
 
     config = PRESETS["paper"]
     rng = np.random.default_rng(seed)
     genomes = [initial_genome(config.neat, rng) for _ in range(evaluations)]
-    evaluate_genome(genomes[0], evaluation_seed(seed, 0, 0), config)  # imports, first compile
+    evaluate_genome(genomes[0], derive_seed(seed, 0, 0), config)  # imports, first compile
     base, rows, t0 = rss_mb(), [], time.perf_counter()
     for i, genome in enumerate(genomes, start=1):
-        evaluate_genome(genome, evaluation_seed(seed, 0, i), config)
+        evaluate_genome(genome, derive_seed(seed, 0, i), config)
         rows.append((i, rss_mb() - base, time.perf_counter() - t0))
     return rows
 

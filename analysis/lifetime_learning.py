@@ -50,6 +50,7 @@ from epl_sysbio.epl.held_out import DEFAULT_HELD_OUT_SEED, load_champion, write_
 from epl_sysbio.epl.job import run_job
 from epl_sysbio.epl.references import PAPER_FROZENLAKE_BEST, PUBLISHED, frozenlake_ceiling
 from epl_sysbio.evolve import ProcessExecutor
+from epl_sysbio.seeds import derive_seed
 
 TASKS = ("bandit2", "bandit5", "cartpole-reversal")
 QUICK = {"population": 6, "generations": 2, "lifetimes": 10, "frozenlake_generations": 1, "frozenlake_population": 6}
@@ -90,12 +91,12 @@ def _survey(args: argparse.Namespace, n: int) -> tuple[list[list], dict]:
     """Random first-generation genomes on bandit2 under each variant (same genomes, same seeds)."""
     import numpy as np
 
-    from epl_sysbio.evolve import evaluation_seed, initial_genome
+    from epl_sysbio.evolve import initial_genome
 
     base = _task_config("bandit2", args)
     rng = np.random.default_rng(args.seed)
     genomes = [initial_genome(base.neat, rng) for _ in range(n)]
-    seeds = [evaluation_seed(args.seed + 1, 0, i) for i in range(n)]
+    seeds = [derive_seed(args.seed + 1, 0, i) for i in range(n)]
     rows, figures = [], {}
     with ProcessExecutor(workers=args.workers) as pool:
         for name, changes in VARIANTS:

@@ -39,7 +39,8 @@ from epl_sysbio.epl.config import preset
 from epl_sysbio.epl.fitness import evaluate_learner
 from epl_sysbio.epl.substrate import build_network, make_learner, quiet_native_stderr, task_for
 from epl_sysbio.errors import NativeCrashError, TimeLimitError
-from epl_sysbio.evolve import evaluation_seed, initial_genome
+from epl_sysbio.evolve import initial_genome
+from epl_sysbio.seeds import derive_seed
 from epl_sysbio.isolation import run_isolated
 
 BINS = ((0, 15), (16, 25), (26, 35), (36, 10**6))
@@ -102,7 +103,7 @@ def main() -> None:
         if isinstance(network, str):
             unbuilt += 1
             continue
-        seed = evaluation_seed(args.seed, 0, index)
+        seed = derive_seed(args.seed, 0, index)
         row = {"index": index, "native": evaluate(network, config, seed, "native", args.timeout),
                "roadrunner": evaluate(network, config, seed, "roadrunner", args.timeout)}
         row["species"] = row["native"]["species"] or row["roadrunner"]["species"]

@@ -45,8 +45,10 @@ import numpy as np
 
 from epl_sysbio.errors import InvalidValueError
 
+from epl_sysbio.seeds import derive_seed
+
 from .learner import EplLearner
-from .tasks import LifetimeResult, Task, derive_seed
+from .tasks import LifetimeResult, Task
 
 __all__ = ["ABLATIONS", "LifetimeStart", "LifetimeEvaluation", "AblatedLearner", "run_lifetimes", "learner_lifetimes",
            "evaluate_ablations", "donor_sequences", "balanced_lifetimes", "order_dependence", "lifetime_seeds", "held_out_seeds", "LIFETIME_PHASE"]

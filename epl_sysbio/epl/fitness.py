@@ -39,9 +39,11 @@ from dataclasses import dataclass, field
 
 from epl_sysbio.errors import ConfigError, Interval, validate_fields
 
+from epl_sysbio.seeds import derive_seed
+
 from .learner import EplLearner
 from .lifetime_tasks import LifetimeTask
-from .tasks import Task, derive_seed
+from .tasks import Task
 
 __all__ = ["FitnessWeights", "LearnerReport", "fitness_value", "evaluate_learner", "WORST_FITNESS"]
 

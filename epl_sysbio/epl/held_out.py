@@ -32,7 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from epl_sysbio.errors import ConfigError, EplSysbioError, InvalidValueError, check_parameter
-from epl_sysbio.evolve import Genome, SerialExecutor, evaluation_seed
+from epl_sysbio.evolve import Genome, SerialExecutor
+from epl_sysbio.seeds import derive_seed
 from epl_sysbio.evolve.checkpoint import atomic_write
 from epl_sysbio.evolve.genome import genomes_from_arrays
 
@@ -88,7 +89,7 @@ def used_seeds(config: EplJobConfig, generations: int) -> set[int]:
     used: set[int] = set()
     for gen in range(generations):
         for index in range(config.neat.population_size):
-            seed = evaluation_seed(config.run.seed, gen, index)
+            seed = derive_seed(config.run.seed, gen, index)
             used.update(lifetime_seeds(seed, lifetimes) if lifetimes else [seed])
     return used
 

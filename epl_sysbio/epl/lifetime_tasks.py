@@ -71,8 +71,10 @@ import abc
 
 import numpy as np
 
+from epl_sysbio.seeds import derive_seed
+
 from .learner import EplLearner
-from .tasks import CartPole, EpochResult, LifetimeResult, Task, TaskConfig, derive_seed
+from .tasks import CartPole, EpochResult, LifetimeResult, Task, TaskConfig
 
 __all__ = ["LifetimeTask", "Bandit", "Bandit2", "Bandit5", "CartPoleReversal", "LIFETIME_TASKS", "CRITERION_WINDOW",
            "CRITERION_CORRECT", "SOLVED_RETURN", "trials_to_criterion"]

@@ -59,10 +59,12 @@ import numpy as np
 
 from epl_sysbio.errors import InvalidValueError
 
+from epl_sysbio.seeds import derive_seed
+
 from .ablations import LifetimeEvaluation, run_lifetimes
 from .learner import Response
 from .lifetime_tasks import Bandit, CartPoleReversal, LifetimeTask
-from .tasks import TaskConfig, derive_seed, make_task
+from .tasks import TaskConfig, make_task
 
 __all__ = ["REFERENCE_POLICIES", "PUBLISHED", "reference_task", "reference_lifetimes", "gittins_table",
            "bayes_optimal_bandit2", "frozenlake_ceiling", "frozenlake_value_iteration", "PAPER_FROZENLAKE_BEST"]

@@ -43,7 +43,7 @@ task without one, e.g. the lifetime tasks).
 
 Seeds: an epoch's environment seed is ``SeedSequence([seed, phase, epoch])``
 with ``seed`` the evaluation seed (itself derived from run seed, generation and
-individual by :func:`~epl_sysbio.evolve.evaluation_seed`) and ``phase`` 0 for
+individual by :func:`~epl_sysbio.seeds.derive_seed`) and ``phase`` 0 for
 learning, 1 for evaluation: fitness is a pure function of (genome, seed).
 """
 
@@ -57,22 +57,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from epl_sysbio.errors import ConfigError, check_parameter
+from epl_sysbio.seeds import derive_seed
 
 from .learner import EplLearner
 
 __all__ = ["TaskConfig", "Task", "AlignmentProbe", "EpochResult", "LifetimeResult", "CartPole", "FrozenLake", "Xor",
-           "Regression", "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed", "derive_seed"]
+           "Regression", "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed"]
 
 #: What :meth:`Task.alignment_probe` returns: the probed step's input ``x`` and ``dL/do`` as a function of ``o``.
 AlignmentProbe = tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
 
 #: How a lifetime task routes its feedback: to one node per (action, outcome), or per outcome only.
 FEEDBACK_ROUTINGS = ("action", "outcome")
-
-
-def derive_seed(seed: int, *keys: int) -> int:
-    """A 32-bit seed that is a pure function of ``seed`` and ``keys``."""
-    return int(np.random.SeedSequence([seed, *keys]).generate_state(1, np.uint32)[0])
 
 
 def split_signed(values: np.ndarray, scale: float = 1.0) -> np.ndarray:

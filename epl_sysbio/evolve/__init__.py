@@ -13,7 +13,7 @@ from .executors import WORKER_LOST, DaskExecutor, Evaluation, Executor, Outcome,
 from .genome import ConnectionGene, Genome, InnovationTracker, NeatFitness, NodeGene, initial_genome, \
     initial_tracker
 from .hyperneat import ExpressedNetwork, HyperNeatConfig, Substrate, express, query_pairs
-from .loop import EvolveResult, evaluation_seed, evolve, genome_to_dict, resume
+from .loop import EvolveResult, evolve, genome_to_dict, resume
 from .mirror import mirror_fitness, mirror_neat_config, mirror_substrate, mirror_target
 from .report import GenerationReport, Reporter
 from .operators import compatibility_distance, cx_neat, mut_activation, mut_add_connection, mut_add_node, \
@@ -57,7 +57,6 @@ __all__ = [
     "config_to_toml",
     "cx_neat",
     "evaluate_guarded",
-    "evaluation_seed",
     "evolve",
     "express",
     "genome_to_dict",

@@ -44,6 +44,7 @@ import numpy as np
 from deap import base, tools
 
 from epl_sysbio.errors import CheckpointError, invalid_parameter_message
+from epl_sysbio.seeds import derive_seed
 
 from .checkpoint import atomic_write, latest_checkpoint, list_checkpoints, load_checkpoint, save_checkpoint
 from .config import EvolveConfig, config_hash, config_to_toml, load_config
@@ -53,14 +54,9 @@ from .report import GenerationReport, ProgressReporter, Reporter, plot_fitness, 
 from .rundir import RunLock
 from .species import Species, adjust_threshold, reproduce, speciate
 
-__all__ = ["EvolveResult", "evolve", "resume", "evaluation_seed", "genome_to_dict"]
+__all__ = ["EvolveResult", "evolve", "resume", "genome_to_dict"]
 
 Fitness = Callable[[Genome, int], "float | tuple[float, bool] | Evaluation"]
-
-
-def evaluation_seed(run_seed: int, generation: int, index: int) -> int:
-    """The seed of individual ``index`` in ``generation``: a pure function of the three."""
-    return int(np.random.SeedSequence([run_seed, generation, index]).generate_state(1, np.uint32)[0])
 
 
 @dataclass
@@ -291,7 +287,7 @@ def _run(fitness: Fitness, config: EvolveConfig, state: _State, run_dir: Path | 
                 reporter.start_generation(gen)
             state.species, state.next_species_id = speciate(state.population, state.species, state.threshold,
                                                             neat, gen, state.next_species_id)
-            seeds = [evaluation_seed(run.seed, gen, i) for i in range(len(state.population))]
+            seeds = [derive_seed(run.seed, gen, i) for i in range(len(state.population))]
             outcomes = toolbox.map(toolbox.evaluate, state.population, seeds)
             faults, infos, reasons = [], [], []
             for i, (genome, outcome) in enumerate(zip(state.population, outcomes, strict=True)):

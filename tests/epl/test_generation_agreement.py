@@ -20,7 +20,8 @@ from epl_sysbio.epl.config import preset
 from epl_sysbio.epl.fitness import LearnerReport, evaluate_learner
 from epl_sysbio.epl.substrate import build_network, make_learner, quiet_native_stderr, task_for
 from epl_sysbio.errors import NativeCrashError, TimeLimitError
-from epl_sysbio.evolve import evaluation_seed, initial_genome
+from epl_sysbio.evolve import initial_genome
+from epl_sysbio.seeds import derive_seed
 from epl_sysbio.isolation import run_isolated
 
 
@@ -90,7 +91,7 @@ def test_paper_generation_zero_gets_the_same_fitness_on_both_engines():
         if isinstance(network, str):
             same += 1  # too small: the same worst fitness on any engine, nothing runs
             continue
-        seed = evaluation_seed(config.run.seed, 0, index)
+        seed = derive_seed(config.run.seed, 0, index)
         native = run(network, config, seed, "native")
         reference = run(network, config, seed, "roadrunner")
         both_ran += native[0].status == reference[0].status == "ok"

@@ -11,9 +11,9 @@ from epl_sysbio.evolve import (
     EvolveConfig,
     ProcessExecutor,
     SerialExecutor,
-    evaluation_seed,
     evolve,
 )
+from epl_sysbio.seeds import derive_seed
 
 from evolve_helpers import HangOnSeed, KillOnSeed, KillWorkerOnce, leaky_xor, marker_pid, noisy_xor
 from roadrunner_hang import RoadRunnerLearnerHangOnSeed
@@ -49,7 +49,7 @@ def test_task_that_always_kills_its_worker_gets_worst_fitness(tmp_path):
     config = CONFIG.replace(run={"generations": 1, "retries": 1, "worst_fitness": -5.0})
     victim = 3
     with ProcessExecutor(workers=2, retries=1) as executor:
-        result = evolve(KillOnSeed(evaluation_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
+        result = evolve(KillOnSeed(derive_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
     assert result.population[victim].fitness.values == (-5.0,)
     assert sum(g.fitness.values[0] == -5.0 for g in result.population) == 1  # innocent tasks were re-run
     rows = (tmp_path / "faults.csv").read_text().splitlines()
@@ -63,12 +63,12 @@ def test_a_task_stuck_past_its_time_limit_has_its_worker_killed_and_replaced(tmp
     config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 1.0})
     victim = 4
     with ProcessExecutor(workers=2, time_limit=1.0) as executor:
-        result = evolve(HangOnSeed(evaluation_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
+        result = evolve(HangOnSeed(derive_seed(11, 0, victim)), config, executor=executor, run_dir=tmp_path)
         assert len(executor._pool) <= 2 and all(w.process.is_alive() for w in executor._pool)
     assert len(result.logbook) == 2  # the run went on past the stuck generation
     rows = (tmp_path / "faults.csv").read_text().splitlines()
     assert rows == ["generation,index,seed,reason",
-                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 1 s exceeded; its worker was "
+                    f"0,{victim},{derive_seed(11, 0, victim)},time limit of 1 s exceeded; its worker was "
                     "killed and replaced"]
     serial = evolve(noisy_xor, CONFIG.replace(run={"generations": 1}), executor=SerialExecutor())
     fitness = [g.fitness.values[0] for g in serial.population]
@@ -81,7 +81,7 @@ def test_a_roadrunner_learner_stuck_in_nleq2_has_its_worker_killed_and_the_run_g
     ``initialise``. Real native code, no Python signal handler can run; the supervisor kills the worker."""
     config = CONFIG.replace(run={"generations": 2, "worst_fitness": -5.0, "time_limit": 3.0})
     victim, marker = 7, str(tmp_path / "stuck")
-    fitness = RoadRunnerLearnerHangOnSeed(evaluation_seed(11, 0, victim), str(sbml_models_dir / "receptor_synapse.ant"),
+    fitness = RoadRunnerLearnerHangOnSeed(derive_seed(11, 0, victim), str(sbml_models_dir / "receptor_synapse.ant"),
                                           marker)
     with ProcessExecutor(workers=2, time_limit=3.0) as executor:
         result = evolve(fitness, config, executor=executor, run_dir=tmp_path)
@@ -91,7 +91,7 @@ def test_a_roadrunner_learner_stuck_in_nleq2_has_its_worker_killed_and_the_run_g
     assert result.population  # and every other individual was evaluated
     rows = (tmp_path / "faults.csv").read_text().splitlines()
     assert rows == ["generation,index,seed,reason",
-                    f"0,{victim},{evaluation_seed(11, 0, victim)},time limit of 3 s exceeded; its worker was "
+                    f"0,{victim},{derive_seed(11, 0, victim)},time limit of 3 s exceeded; its worker was "
                     "killed and replaced"]
 
 
