@@ -47,3 +47,49 @@ def test_core_dependencies_are_exactly_what_the_package_imports():
     extras = project["optional-dependencies"]
     assert {"tellurium", "six", "python-copasi", "copasi-basico"} <= {re.split(r"[<>=!]", d)[0] for d in extras["interop"]}
     assert extras["torch"] == ["torch==2.13.0"]
+
+
+def _module_imports() -> dict[str, set[str]]:
+    """Each module of the package and the package modules it imports, at the top or inside a function
+    (imports under ``if TYPE_CHECKING:`` are for annotations only and do not count)."""
+    root = Path(__file__).resolve().parent.parent / "epl_sysbio"
+    files = {".".join(p.relative_to(root.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        if path.name == "__init__.py":
+            continue  # packages re-export; their modules carry the dependencies
+        package = name.rsplit(".", 1)[0]
+        tree = ast.parse(path.read_text())
+        typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
+                       and "TYPE_CHECKING" in ast.unparse(block.test) for n in ast.walk(block)}
+        targets = set()
+        for node in ast.walk(tree):
+            if id(node) in typing_only:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+                module = ".".join(base + ([node.module] if node.module else []))
+                targets |= {module, *(f"{module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+        graph[name] = {t for t in targets if t in files and t != name and files[t].name != "__init__.py"}
+    return graph
+
+
+def test_no_module_of_the_package_imports_itself_back_through_others():
+    graph = _module_imports()
+    assert {"epl_sysbio.epl.plots", "epl_sysbio.epl.summary"} <= graph["epl_sysbio.epl.job"]  # the walk sees imports
+    state: dict[str, int] = {}  # 1 on the current path, 2 done
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for target in sorted(graph[module]):
+            assert state.get(target) != 1, "import cycle: " + " -> ".join(path[path.index(target):] + [target])
+            if target not in state:
+                visit(target, path + [target])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])

@@ -20,8 +20,9 @@ from .references import REFERENCE_POLICIES, bayes_optimal_bandit2, frozenlake_ce
     reference_lifetimes
 from .substrate import LearnerNetwork, assign_roles, build_network, evaluate_genome, export_champion, \
     make_learner
-from .tasks import TASKS, CartPole, EpochResult, FrozenLake, LifetimeResult, Regression, Task, TaskConfig, Xor, \
-    derive_seed, make_task, split_signed
+from .registry import TASKS, make_task
+from .tasks import TASK_NAMES, CartPole, EpochResult, FrozenLake, LifetimeResult, Regression, Task, TaskConfig, Xor, \
+    split_signed
 
 __all__ = [
     "ABLATIONS",
@@ -52,6 +53,7 @@ __all__ = [
     "Regression",
     "Response",
     "TASKS",
+    "TASK_NAMES",
     "Task",
     "TaskConfig",
     "WORST_FITNESS",
@@ -62,7 +64,6 @@ __all__ = [
     "bayes_optimal_bandit2",
     "best_learner_alignment",
     "build_network",
-    "derive_seed",
     "equilibrium_layer",
     "evaluate_ablations",
     "evaluate_champion",

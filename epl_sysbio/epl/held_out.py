@@ -211,7 +211,7 @@ def plot_learning_curves(path: Path, task: str, evaluations: dict[str, LifetimeE
                          references: dict[str, LifetimeEvaluation] | None = None, *, title: str = "") -> None:
     """Mean score by trial index (with a one-SEM band) of the champion, its ablations and the references."""
     from .plots import _pyplot
-    from .tasks import TASKS
+    from .registry import TASKS
 
     plt = _pyplot()
     n_points = next(iter(evaluations.values())).curves.shape[1]

@@ -64,7 +64,8 @@ from epl_sysbio.seeds import derive_seed
 from .ablations import LifetimeEvaluation, run_lifetimes
 from .learner import Response
 from .lifetime_tasks import Bandit, CartPoleReversal, LifetimeTask
-from .tasks import TaskConfig, make_task
+from .registry import make_task
+from .tasks import TaskConfig
 
 __all__ = ["REFERENCE_POLICIES", "PUBLISHED", "reference_task", "reference_lifetimes", "gittins_table",
            "bayes_optimal_bandit2", "frozenlake_ceiling", "frozenlake_value_iteration", "PAPER_FROZENLAKE_BEST"]

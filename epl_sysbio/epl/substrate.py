@@ -43,7 +43,8 @@ from .backends import NativeDynamics
 from .expression import express_substrate
 from .fitness import WORST_FITNESS, LearnerReport, evaluate_learner
 from .learner import EplLearner
-from .tasks import Task, TaskConfig, make_task
+from .registry import make_task
+from .tasks import Task, TaskConfig
 
 __all__ = ["LearnerNetwork", "GenomeEvaluation", "assign_roles", "build_network", "make_learner", "evaluate_genome",
            "evaluate_genome_fully", "network_from_info", "export_champion", "recheck_on_roadrunner", "task_for",

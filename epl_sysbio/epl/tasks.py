@@ -50,19 +50,18 @@ learning, 1 for evaluation: fitness is a pure function of (genome, seed).
 from __future__ import annotations
 
 import abc
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from epl_sysbio.errors import ConfigError, check_parameter
+from epl_sysbio.errors import ConfigError, InstanceOf, Interval, Options, validate_fields
 from epl_sysbio.seeds import derive_seed
 
 from .learner import EplLearner
 
 __all__ = ["TaskConfig", "Task", "AlignmentProbe", "EpochResult", "LifetimeResult", "CartPole", "FrozenLake", "Xor",
-           "Regression", "TASKS", "FEEDBACK_ROUTINGS", "make_task", "split_signed"]
+           "Regression", "TASK_NAMES", "FEEDBACK_ROUTINGS", "split_signed"]
 
 #: What :meth:`Task.alignment_probe` returns: the probed step's input ``x`` and ``dL/do`` as a function of ``o``.
 AlignmentProbe = tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]
@@ -80,8 +79,21 @@ def split_signed(values: np.ndarray, scale: float = 1.0) -> np.ndarray:
     return out
 
 
-def _real(x: object) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+#: Every task's name (:data:`~.registry.TASKS` maps them to their classes).
+TASK_NAMES = ("cartpole", "frozenlake", "xor", "regression", "bandit2", "bandit5", "cartpole-reversal")
+
+_COUNT = Interval(int, 1, None, closed="left")
+_NONNEGATIVE = Interval((int, float), 0, None, closed="left")
+_TASK_PARAMETERS = {
+    "name": Options(*TASK_NAMES), "observations": Options("all", "pole"),
+    "feedback_routing": Options(*FEEDBACK_ROUTINGS),
+    **{name: InstanceOf(bool) for name in ("slippery", "previous_action", "stop_when_solved", "balanced")},
+    "pulls": Interval(int, 10, None, closed="left"),
+    **{name: _COUNT for name in ("epochs", "eval_episodes", "regression_points", "lifetimes", "held_out_lifetimes")},
+    "input_scale": Interval((int, float), 0, None, closed="neither"),
+    **{name: _NONNEGATIVE for name in ("step_feedback", "failure_feedback", "success_feedback", "feedback_scale")},
+    "goal": Interval((int, float), 0, 100, closed="right"),
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,28 +169,7 @@ class TaskConfig:
     held_out_lifetimes: int = 1000
 
     def __post_init__(self) -> None:
-        own = type(self).__name__
-        check_parameter(own, "name", self.name in TASKS, f"one of {sorted(TASKS)}", self.name, error=ConfigError)
-        check_parameter(own, "observations", self.observations in ("all", "pole"), "one of ['all', 'pole']",
-                        self.observations, error=ConfigError)
-        check_parameter(own, "feedback_routing", self.feedback_routing in FEEDBACK_ROUTINGS,
-                        f"one of {list(FEEDBACK_ROUTINGS)}", self.feedback_routing, error=ConfigError)
-        for name in ("slippery", "previous_action", "stop_when_solved", "balanced"):
-            check_parameter(own, name, isinstance(getattr(self, name), bool), "a bool", getattr(self, name),
-                            error=ConfigError)
-        check_parameter(own, "pulls", isinstance(self.pulls, int) and not isinstance(self.pulls, bool)
-                        and self.pulls >= 10, "an int >= 10", self.pulls, error=ConfigError)
-        for name in ("epochs", "eval_episodes", "regression_points", "lifetimes", "held_out_lifetimes"):
-            v = getattr(self, name)
-            check_parameter(own, name, isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an int >= 1", v,
-                            error=ConfigError)
-        check_parameter(own, "input_scale", _real(self.input_scale) and self.input_scale > 0, "a float in (0, inf)",
-                        self.input_scale, error=ConfigError)
-        for name in ("step_feedback", "failure_feedback", "success_feedback", "feedback_scale"):
-            v = getattr(self, name)
-            check_parameter(own, name, _real(v) and v >= 0, "a float in [0, inf)", v, error=ConfigError)
-        check_parameter(own, "goal", _real(self.goal) and 0 < self.goal <= 100, "a float in (0, 100]", self.goal,
-                        error=ConfigError)
+        validate_fields(self, _TASK_PARAMETERS, error=ConfigError)
 
 
 @dataclass(frozen=True)
@@ -485,12 +476,3 @@ class Regression(_SupervisedTask):
 
 
 # The lifetime tasks subclass Task, so their module comes after it; both kinds share one registry.
-from .lifetime_tasks import Bandit2, Bandit5, CartPoleReversal  # noqa: E402
-
-TASKS: dict[str, type[Task]] = {t.name: t for t in (CartPole, FrozenLake, Xor, Regression, Bandit2, Bandit5,
-                                                    CartPoleReversal)}
-
-
-def make_task(config: TaskConfig) -> Task:
-    """The task ``config.name`` (gymnasium environments are created here, once per task object)."""
-    return TASKS[config.name](config)

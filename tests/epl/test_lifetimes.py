@@ -20,7 +20,8 @@ from epl_sysbio.epl.learner import EplLearner, LearnerOptions
 from epl_sysbio.epl.lifetime_tasks import Bandit2, Bandit5, CartPoleReversal, trials_to_criterion
 from epl_sysbio.epl.references import PUBLISHED, REFERENCE_POLICIES, bayes_optimal_bandit2, frozenlake_ceiling, \
     frozenlake_value_iteration, reference_lifetimes
-from epl_sysbio.epl.tasks import FrozenLake, TaskConfig, make_task
+from epl_sysbio.epl.registry import make_task
+from epl_sysbio.epl.tasks import FrozenLake, TaskConfig
 from epl_sysbio.errors import ConfigError, InvalidValueError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine

@@ -9,8 +9,8 @@ from epl_sysbio.epl.fitness import FitnessWeights, evaluate_learner, fitness_val
 from epl_sysbio.epl.learner import EplLearner, LearnerOptions
 from epl_sysbio.epl.lifetime_tasks import LIFETIME_TASKS
 from epl_sysbio.seeds import derive_seed
-from epl_sysbio.epl.tasks import CartPole, FrozenLake, Regression, TaskConfig, Xor, make_task, \
-    split_signed
+from epl_sysbio.epl.registry import make_task
+from epl_sysbio.epl.tasks import CartPole, FrozenLake, Regression, TaskConfig, Xor, split_signed
 from epl_sysbio.errors import ConfigError
 from epl_sysbio.model import Model
 from epl_sysbio.simulate import Engine
