@@ -60,7 +60,7 @@ def _module_imports() -> dict[str, set[str]]:
         if path.name == "__init__.py":
             continue  # packages re-export; their modules carry the dependencies
         package = name.rsplit(".", 1)[0]
-        tree = ast.parse(path.read_text())
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         typing_only = {id(n) for block in ast.walk(tree) if isinstance(block, ast.If)
                        and "TYPE_CHECKING" in ast.unparse(block.test) for n in ast.walk(block)}
         targets = set()
