@@ -138,7 +138,6 @@ def test_supervised_toys_score_every_sample_and_feed_back_when_learning(cls):
     assert max(abs(states[True][s] - states[False][s]) for s in states[True]) > 0.1
 
 
-
 @pytest.mark.parametrize("name", ["cartpole", "xor", "regression"])
 def test_alignment_probe_is_one_learning_step_and_the_gradient_of_the_documented_loss(name):
     task = make_task(TaskConfig(name=name, observations="pole"))
