@@ -5,7 +5,7 @@ See docs/epl.md. The main job is :func:`run_job` (``epl-sysbio evolve``).
 
 from .ablations import ABLATIONS, AblatedLearner, LifetimeEvaluation, LifetimeStart, evaluate_ablations, \
     learner_lifetimes, lifetime_seeds, order_dependence
-from .alignment import LossGradient, alignment_score, best_learner_alignment, equilibrium_layer, loss_gradient, \
+from .alignment import LossGradient, alignment_score, equilibrium_layer, loss_gradient, network_alignment, \
     node_inputs, probe_alignment
 from .config import PRESETS, EplJobConfig, job_config_from_dict, job_config_hash, job_config_to_toml, \
     load_job_config, preset
@@ -62,7 +62,6 @@ __all__ = [
     "alignment_score",
     "assign_roles",
     "bayes_optimal_bandit2",
-    "best_learner_alignment",
     "build_network",
     "equilibrium_layer",
     "evaluate_ablations",
@@ -84,6 +83,7 @@ __all__ = [
     "load_job_config",
     "loss_gradient",
     "make_learner",
+    "network_alignment",
     "make_task",
     "node_inputs",
     "order_dependence",

@@ -32,15 +32,14 @@ import numpy as np
 
 from epl_sysbio.deq import EquilibriumLayer, LayerOptions
 from epl_sysbio.errors import EplSysbioError
-from epl_sysbio.evolve import Genome
 from epl_sysbio.model import Model
 
 from .learner import EplLearner
 from .tasks import Task
 
 __all__ = [
-    "LossGradient", "alignment_score", "best_learner_alignment", "equilibrium_layer", "loss_gradient",
-    "node_inputs", "probe_alignment",
+    "LossGradient", "alignment_score", "equilibrium_layer", "loss_gradient", "network_alignment", "node_inputs",
+    "probe_alignment",
 ]
 
 
@@ -125,13 +124,11 @@ def probe_alignment(learner: EplLearner, task: Task, seed: int, layer: Equilibri
     return alignment_score(np.array([z1[s] - z0[s] for s in grad.ids]), grad.gradient)
 
 
-def best_learner_alignment(genome: Genome, seed: int, config) -> float | None:
-    """Eq. 4 for a genome's learner (a fresh one, initialised), or None if it has none."""
-    from .substrate import build_network, make_learner, quiet_native_stderr, task_for
+def network_alignment(network, seed: int, config) -> float | None:
+    """Eq. 4 for a fresh, initialised learner of ``network`` (a :class:`~.substrate.LearnerNetwork`),
+    probed on ``config``'s task with ``seed``; None where no score can be computed."""
+    from .substrate import make_learner, quiet_native_stderr, task_for
 
-    network = build_network(genome, config)
-    if isinstance(network, str):
-        return None
     try:
         with quiet_native_stderr():
             learner = make_learner(network, config)

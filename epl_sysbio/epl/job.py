@@ -67,7 +67,7 @@ from .fitness import LearnerReport
 from .learner import LEARNER_STATUSES
 from .lifetime_tasks import LIFETIME_TASKS
 from .plots import write_plots
-from .substrate import evaluate_genome_fully
+from .substrate import evaluate_genome_fully, network_from_info
 from .summary import summarise
 
 __all__ = ["JobResult", "run_job", "prepare_run_dir", "summarise", "epl_fitness", "RUN_FILES"]
@@ -139,19 +139,19 @@ def prepare_run_dir(out: str | Path, config: EplJobConfig, *, force: bool = Fals
     return out
 
 
-def _record(generation: GenerationReport, best: dict, alignment: float | None) -> dict[str, Any]:
-    """One logbook row. ``best_learning_speed`` and ``mean_learning_speed`` (lifetime tasks: trials to
-    criterion) are the lowest and the mean over the generation's learners that ran; an evaluation without
-    a report counts as ``lost``."""
+def _record(generation: GenerationReport, infos: list[dict], alignment: float | None) -> dict[str, Any]:
+    """One logbook row from the generation and its evaluations' infos (lost ones as :func:`_lost` gives).
+    ``best_learning_speed`` and ``mean_learning_speed`` (lifetime tasks: trials to criterion) are the lowest
+    and the mean over the generation's learners that ran."""
     fit = np.array([g.fitness.values[0] for g in generation.population])
     statuses: dict[str, int] = {}
     speeds = []
-    for info in generation.infos:
-        report = info["report"] if info else {"status": "lost"}
+    for info in infos:
+        report = info["report"]
         statuses[report["status"]] = statuses.get(report["status"], 0) + 1
         if report.get("learning_speed") is not None:
             speeds.append(report["learning_speed"])
-    report = best["report"]
+    report = infos[generation.best_index]["report"]
     return {
         "gen": generation.generation, "best_fitness": float(fit.max()), "mean_fitness": float(fit.mean()),
         "std_fitness": float(fit.std()), "species": len(generation.species), "evaluations": generation.evaluations,
@@ -282,10 +282,12 @@ class _JobReporter(Reporter):
         config, out = self.config, self.out
         index = generation.best_index
         champion = generation.population[index]
-        info = generation.infos[index] or _lost(champion.fitness.values[0], generation.faults[index])
-        alignment = _guarded(config, "the champion's alignment", _alignment, champion, generation.seeds[index],
-                             config)
-        record = _record(generation, info, alignment)
+        infos = [info or _lost(genome.fitness.values[0], fault)
+                 for info, genome, fault in zip(generation.infos, generation.population, generation.faults)]
+        info = infos[index]
+        alignment = None if info["network"] is None else _guarded(
+            config, "the champion's alignment", _alignment, info["network"], generation.seeds[index], config)
+        record = _record(generation, infos, alignment)
         best_so_far = all(record["best_fitness"] > r["best_fitness"] for r in self.records)
         self.records.append(record)
         self.lines.append(json.dumps({"record": record, "report": info["report"], "network": info["network"],
@@ -304,10 +306,11 @@ class _JobReporter(Reporter):
         return summarise(self.config, self.records, time.perf_counter() - self.wall0)
 
 
-def _alignment(genome: Genome, seed: int, config: EplJobConfig) -> float | None:
+def _alignment(network: dict, seed: int, config: EplJobConfig) -> float | None:
+    """Eq. 4 of the champion's network as its evaluation recorded it (no rebuild from the genome)."""
     from . import alignment  # looked up at the call: tests replace it
 
-    return alignment.best_learner_alignment(genome, seed, config)
+    return alignment.network_alignment(network_from_info(network), seed, config)
 
 
 def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> JobResult:

@@ -236,7 +236,7 @@ def test_a_champion_whose_alignment_hangs_or_export_crashes_costs_the_number_not
     """Both run libRoadRunner in the job's own process (the workers' supervision does not reach there)."""
     from epl_sysbio.epl import alignment, substrate
 
-    monkeypatch.setattr(alignment, "best_learner_alignment", _spin)
+    monkeypatch.setattr(alignment, "network_alignment", _spin)
     monkeypatch.setattr(substrate, "export_champion", _segfault)
     out = tmp_path / "run"
     result = run_job(SMOKE.replace(run={"generations": 1, "time_limit": 1.0}), out)
