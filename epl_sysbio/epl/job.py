@@ -56,7 +56,7 @@ import numpy as np
 
 from epl_sysbio.errors import CheckpointError, ConfigError, NativeCrashError, TimeLimitError
 from epl_sysbio.evolve import Evaluation, Genome, evolve, genome_to_dict, make_executor, resume
-from epl_sysbio.evolve.checkpoint import atomic_write
+from epl_sysbio.evolve.checkpoint import atomic_write, list_checkpoints
 from epl_sysbio.evolve.genome import genomes_from_arrays, genomes_to_arrays
 from epl_sysbio.evolve.report import GenerationReport, Reporter, write_logbook_csv
 from epl_sysbio.evolve.rundir import LOCK_NAME, RunLock
@@ -306,6 +306,13 @@ class _JobReporter(Reporter):
         return summarise(self.config, self.records, time.perf_counter() - self.wall0)
 
 
+def _covered_checkpoint(out: Path, journalled: int) -> Path | None:
+    """The newest checkpoint of a generation the journal reaches (a journal cut short by hand resumes from an
+    older checkpoint while one is kept); None for the loop's own choice."""
+    covered = [p for p in list_checkpoints(out / "neat" / "checkpoints") if int(p.name[4:10]) <= journalled]
+    return covered[-1] if covered else None
+
+
 def _alignment(network: dict, seed: int, config: EplJobConfig) -> float | None:
     """Eq. 4 of the champion's network as its evaluation recorded it (no rebuild from the genome)."""
     from . import alignment  # looked up at the call: tests replace it
@@ -328,7 +335,8 @@ def _run_job(config: EplJobConfig, out: Path, resume_run: bool, executor) -> Job
     executor = executor or make_executor(config.run)
     try:
         if resume_run and (out / "neat" / "config.toml").exists():
-            resume(out / "neat", fitness, config=ecfg, executor=executor, reporters=[journal])
+            resume(out / "neat", fitness, config=ecfg, executor=executor, reporters=[journal],
+                   checkpoint=_covered_checkpoint(out, len(records)))
         else:  # a new run, or one killed before the loop wrote anything
             shutil.rmtree(out / "neat", ignore_errors=True)
             evolve(fitness, ecfg, run_dir=out / "neat", executor=executor, reporters=[journal])

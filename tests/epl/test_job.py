@@ -262,3 +262,23 @@ def test_a_run_checkpointed_every_second_generation_resumes_to_the_uninterrupted
         return entries
 
     assert len(journal(tmp_path / "cut")) == 4 and journal(tmp_path / "cut") == journal(tmp_path / "full")
+
+
+def test_a_journal_cut_short_resumes_from_a_checkpoint_it_reaches(tmp_path):
+    """generations.jsonl lost its last generations (a hand edit, a restored backup): the resume starts from the
+    newest kept checkpoint the journal reaches and ends where the uninterrupted run ended."""
+    config = SMOKE.replace(run={"generations": 4, "plots": False, "keep_checkpoints": 0})
+    run_job(config, tmp_path / "full")
+    cut = tmp_path / "cut"
+    run_job(config, cut)
+    lines = (cut / "generations.jsonl").read_text().splitlines()
+    (cut / "generations.jsonl").write_text(lines[0] + "\n" + lines[1] + "\n")  # checkpoints 1..4 are all kept
+    run_job(config, cut, resume_run=True)
+
+    def journal(out):
+        entries = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
+        for entry in entries:
+            entry["record"].pop("wall_s")
+        return entries
+
+    assert len(journal(cut)) == 4 and journal(cut) == journal(tmp_path / "full")
