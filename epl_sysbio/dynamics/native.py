@@ -18,6 +18,9 @@ basis ``G`` (``G @ N = 0``).
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -240,15 +243,39 @@ def _conservation(stoichiometry: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def jit_warmup() -> float:
-    """Load (or, on a machine's first run, compile) every kernel function; returns the seconds it took."""
+    """Load (or, on a machine's first run, compile) every kernel function; returns the seconds it took.
+
+    Ctrl-C during the load is held until it ends, then raised: numba loads and compiles through LLVM
+    callbacks, and a ``KeyboardInterrupt`` raised inside one is swallowed ("Exception ignored on calling
+    ctypes callback function"), which lost the Ctrl-C.
+    """
     import time
 
     from epl_sysbio.dynamics.examples import appendix_b_spec
 
     t0 = time.perf_counter()
-    dyn = NativeDynamics(appendix_b_spec())
-    dyn.jacobian()
-    dyn.integrate(0.1, 3, np.array([0]), rtol=1e-4, atol=1e-8, max_steps=100)
-    dyn.newton(atol=1e-8, rtol=1e-6)
-    dyn.relax(1.0, atol=1e-8, rtol=1e-6, integrator_rtol=1e-4, integrator_atol=1e-8, max_steps=100)
+    with _interrupt_held():
+        dyn = NativeDynamics(appendix_b_spec())
+        dyn.jacobian()
+        dyn.integrate(0.1, 3, np.array([0]), rtol=1e-4, atol=1e-8, max_steps=100)
+        dyn.newton(atol=1e-8, rtol=1e-6)
+        dyn.relax(1.0, atol=1e-8, rtol=1e-6, integrator_rtol=1e-4, integrator_atol=1e-8, max_steps=100)
     return time.perf_counter() - t0
+
+
+@contextlib.contextmanager
+def _interrupt_held():
+    """Hold SIGINT for the block and raise ``KeyboardInterrupt`` after it, where Python's default handler is
+    installed in the main thread (elsewhere, e.g. in workers that ignore SIGINT, nothing changes)."""
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    held: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if held:
+        raise KeyboardInterrupt

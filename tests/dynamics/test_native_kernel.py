@@ -154,3 +154,24 @@ def test_newton_gives_up_within_its_iteration_bound():
     assert result.iterations <= 7
     if not result.converged:  # the state is left as it was
         assert np.all(dyn.y[dyn.n:] == 0.5)
+
+
+def test_ctrl_c_while_the_kernel_loads_is_raised_when_the_load_ends():
+    """numba loads through LLVM callbacks, where a KeyboardInterrupt is swallowed; jit_warmup holds it."""
+    import ctypes
+    import os
+    import signal
+
+    from epl_sysbio.dynamics.native import _interrupt_held
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        callback = ctypes.CFUNCTYPE(None)(lambda: os.kill(os.getpid(), signal.SIGINT))
+        finished = []
+        with pytest.raises(KeyboardInterrupt):
+            with _interrupt_held():
+                callback()  # unheld, the interrupt raised inside it would be lost ("Exception ignored ...")
+                finished.append(True)  # the held block runs to its end
+        assert finished == [True] and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
